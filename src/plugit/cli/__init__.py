@@ -1,0 +1,42 @@
+"""The `plugit` command: a thin layer over importable functions."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from plugit.cli import new, serve
+from plugit.exceptions import PlugItError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `plugit` parser with every subcommand this installation offers."""
+    parser = argparse.ArgumentParser(
+        prog="plugit", description="Develop once, deploy many: PlugIt services and proxies."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve.register(commands)
+    new.register(commands)
+    try:
+        from plugit_proxy.cli import register as register_proxy
+    except ImportError:  # the SDK alone: pip install plugit[proxy] for the proxy's commands
+        pass
+    else:
+        register_proxy(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; errors are one clear line on stderr, never a traceback."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.handler(args)
+    except PlugItError as error:
+        print(f"plugit: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return int(result or 0)

@@ -1,0 +1,35 @@
+"""`plugit serve module:attr`: serve a service (a `Service` or any ASGI app) with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+
+def register(commands: Any) -> None:
+    """Add the `serve` subcommand."""
+    parser = commands.add_parser("serve", help="serve a PlugIt service with uvicorn")
+    parser.add_argument("target", help="the service as module:attribute, e.g. app:service")
+    parser.add_argument("--host", default=os.environ.get("PLUGIT_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PLUGIT_PORT", "5000")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("PLUGIT_WORKERS", "1")))
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Import the target and serve it until interrupted."""
+    serve(args.target, host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def serve(target: str, *, host: str = "127.0.0.1", port: int = 5000, workers: int = 1) -> None:
+    """Serve `module:attr` on host:port (checking the import first for a clear error)."""
+    import uvicorn
+
+    from plugit.importer import import_from_string
+
+    import_from_string(target)
+    uvicorn.run(
+        target, host=host, port=port, workers=workers if workers > 1 else None, app_dir=os.getcwd()
+    )

@@ -1,0 +1,44 @@
+"""The effective settings under their original names: `plugit.params.DEBUG`, ...
+
+Reads the service built by `load_actions` when there is one, else `config.py` and the
+`PLUGIT_*` environment variables, at the moment a name is read (never at import).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugit.exceptions import ConfigurationError
+from plugit.settings import Settings, import_config
+
+_LEGACY_NAMES = {
+    "DEBUG": "debug",
+    "PI_BASE_URL": "base_url",
+    "PI_USE_PROXY_IP": "use_proxy_ip",
+    "PI_API_NAME": "api_name",
+    "PI_META_CACHE": "meta_cache",
+    "API_URL": "api_url",
+    "PI_MAX_BODY_SIZE": "max_body_size",
+    "PI_MEDIA_CACHE": "media_max_age",
+}
+
+
+def effective_settings() -> Settings:
+    """The settings of the loaded service, or those `config.py` and the environment give."""
+    from plugit._default import app
+
+    try:
+        return app.service.settings
+    except ConfigurationError:  # no service loaded yet
+        return Settings.load(import_config())
+
+
+def __getattr__(name: str) -> Any:
+    settings = effective_settings()
+    if name == "PI_ALLOWED_NETWORKS":
+        return [str(network) for network in settings.allowed_networks]
+    if name in _LEGACY_NAMES:
+        return getattr(settings, _LEGACY_NAMES[name])
+    if name in Settings.__dataclass_fields__:
+        return getattr(settings, name)
+    raise AttributeError(f"plugit.params has no setting {name!r}")

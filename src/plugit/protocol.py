@@ -1,0 +1,147 @@
+"""The PlugIt wire contract (protocol version 1): every name both sides must spell alike.
+
+Paths, headers, parameter names and meta keys are fixed byte for byte by existing services
+and proxies; this module is the only place they are written down. The service SDK and the
+proxy both import it.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, Required, TypedDict
+
+PROTOCOL_NAME: Final = "EBUio-PlugIt"
+PROTOCOL_VERSION: Final = "1"
+
+# -- Service endpoints, relative to the service's PI_BASE_URL --------------------------------
+PATH_PING: Final = "ping"
+PATH_VERSION: Final = "version"
+PATH_MAIL: Final = "mail"
+PATH_META: Final = "meta"  # followed by the action's route: meta/show/3
+PATH_TEMPLATE: Final = "template"
+PATH_ACTION: Final = "action"
+PATH_MEDIA: Final = "media/"
+
+# -- Headers a service answers with ----------------------------------------------------------
+HEADER_REDIRECT: Final = "EbuIo-PlugIt-Redirect"
+HEADER_REDIRECT_NO_PREFIX: Final = "EbuIo-PlugIt-Redirect-NoPrefix"
+HEADER_IS_FILE: Final = "EbuIo-PlugIt-ItAFile"
+HEADER_SET_SESSION_PREFIX: Final = "EbuIo-PlugIt-SetSession-"
+HEADER_NO_TEMPLATE: Final = "EbuIo-PlugIt-NoTemplate"
+HEADER_META_EXPIRE: Final = "Expire"  # sic: not "Expires"
+
+# -- Headers the proxy sends with a call -----------------------------------------------------
+HEADER_REMOTE_ADDR: Final = "X-Plugit-Remote-Addr"
+HEADER_IF_NONE_MATCH: Final = "X-Plugit-If-None-Match"
+HEADER_ORIGIN: Final = "X-Plugit-Origin"
+HEADER_AC_REQUEST_METHOD: Final = "X-Plugit-Access-Control-Request-Method"
+HEADER_AC_REQUEST_HEADERS: Final = "X-Plugit-Access-Control-Request-Headers"
+HEADER_SESSION_PREFIX: Final = "X-Plugitsession-"
+HEADER_USER_PREFIX: Final = "X-Plugit-User-"
+HEADER_ORGA_PK: Final = "X-Plugit-Orga-Pk"
+HEADER_ORGA_NAME: Final = "X-Plugit-Orga-Name"
+HEADER_ORGA_CODOPS: Final = "X-Plugit-Orga-Codops"
+HEADER_BASE_URL: Final = "X-Plugit-Base-Url"
+
+# Browser request headers the proxy forwards, renamed with the X-Plugit- prefix.
+FORWARDED_BROWSER_HEADERS: Final = {
+    "If-None-Match": HEADER_IF_NONE_MATCH,
+    "Origin": HEADER_ORIGIN,
+    "Access-Control-Request-Method": HEADER_AC_REQUEST_METHOD,
+    "Access-Control-Request-Headers": HEADER_AC_REQUEST_HEADERS,
+}
+
+# Answer headers the proxy passes from a service to the browser.
+PASSED_ANSWER_HEADERS: Final = (
+    "ETag",
+    "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Credentials",
+    "Access-Control-Expose-Headers",
+    "Access-Control-Max-Age",
+    "Access-Control-Allow-Methods",
+    "Access-Control-Allow-Headers",
+)
+
+# -- Parameters --------------------------------------------------------------------------------
+RESERVED_PARAM_PREFIX: Final = "ebuio_"  # a browser may never set these
+USER_PARAM_PREFIX: Final = "ebuio_u_"
+ORGA_PK_PARAM: Final = "ebuio_orgapk"
+ETAG_RESULT_KEY: Final = "_plugit_etag"
+CSRF_FORM_FIELD: Final = "csrfmiddlewaretoken"
+CSRF_TOKEN_PLACEHOLDER: Final = "{~__PLUGIT_CSRF_TOKEN__~}"  # noqa: S105 - not a secret
+
+DEFAULT_USER_FIELDS: Final = (
+    "username",
+    "id",
+    "pk",
+    "first_name",
+    "last_name",
+    "email",
+    "ebuio_member",
+    "ebuio_admin",
+    "ebuio_orga_member",
+    "ebuio_orga_admin",
+)
+
+# -- Status codes ------------------------------------------------------------------------------
+PASS_THROUGH_STATUSES: Final = frozenset({304, 401, 403, 404, 429})
+
+# -- Caching -----------------------------------------------------------------------------------
+DEFAULT_META_MAX_AGE: Final = 300  # service side, without DEBUG or PI_META_CACHE
+PROXY_META_FALLBACK_MAX_AGE: Final = 300  # proxy side, when the Expire header is missing
+
+# -- The meta object ---------------------------------------------------------------------------
+AccessRule = Literal[
+    "only_logged_user",
+    "only_member_user",
+    "only_admin_user",
+    "only_orga_member_user",
+    "only_orga_admin_user",
+]
+ACCESS_RULES: Final[tuple[AccessRule, ...]] = (
+    "only_logged_user",
+    "only_member_user",
+    "only_admin_user",
+    "only_orga_member_user",
+    "only_orga_admin_user",
+)
+NETWORK_RULE: Final = "address_in_networks"
+
+
+class Meta(TypedDict, total=False):
+    """What `GET meta<route>` answers: `template_tag` plus the keys the decorators set."""
+
+    template_tag: Required[str]
+    only_logged_user: bool
+    only_member_user: bool
+    only_admin_user: bool
+    only_orga_member_user: bool
+    only_orga_admin_user: bool
+    cache_time: int
+    cache_by_user: bool | None
+    user_info: list[str]
+    public: bool
+    json_only: bool
+    xml_only: bool
+    no_template: bool
+    address_in_networks: list[str]
+
+
+def encode_bool(value: bool) -> str:
+    """Spell a boolean the way the protocol carries it in parameters and headers."""
+    return "True" if value else "False"
+
+
+def decode_bool(value: str | None) -> bool:
+    """Read a protocol boolean (`True`/`False`, any case); absent means False."""
+    return (value or "").strip().lower() in {"true", "1", "yes", "on"}
+
+
+def user_field_header(field: str) -> str:
+    """Name the proxy-mode header for a user field: `first_name` -> `X-Plugit-User-First-Name`."""
+    words = field.replace("_", "-").split("-")
+    return HEADER_USER_PREFIX + "-".join(word.capitalize() for word in words)
+
+
+def session_header(key: str) -> str:
+    """Name the header that carries a stored session value to a service."""
+    return HEADER_SESSION_PREFIX + key

@@ -1,0 +1,233 @@
+"""`Service`: a PlugIt service's actions, templates, media and settings, as an ASGI app."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from plugit.actions import ALL_METHODS, ActionSpec, declare_action, declared_in
+from plugit.endpoints import NOT_FOUND, Endpoints, MediaFiles
+from plugit.exceptions import ConfigurationError
+from plugit.guard import address_allowed, caller_address
+from plugit.interceptors import ActionCall, Handler, Interceptor, chain
+from plugit.protocol import (
+    PATH_ACTION,
+    PATH_MAIL,
+    PATH_MEDIA,
+    PATH_META,
+    PATH_PING,
+    PATH_TEMPLATE,
+    PATH_VERSION,
+)
+from plugit.registry import ActionRegistry
+from plugit.routing import Route as CompiledRoute
+from plugit.routing import compile_route
+from plugit.settings import Settings
+from plugit.templates import TemplateStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+MailCallback = Callable[..., Any]
+WebSocketHandler = Callable[..., Awaitable[None]]
+
+log = logging.getLogger("plugit.service")
+
+# The calls only a proxy inside PI_ALLOWED_NETWORKS may make (version and media are open).
+GUARDED_PATHS = (PATH_PING, PATH_MAIL, PATH_META, PATH_TEMPLATE, PATH_ACTION)
+
+
+class Service:
+    """A PlugIt service: register actions on it, then serve it as an ASGI application."""
+
+    def __init__(
+        self,
+        name: str = "plugit-service",
+        *,
+        root: str | Path | None = None,
+        settings: Settings | None = None,
+        templates: str = "templates",
+        media: str = "media",
+        mail_callback: MailCallback | None = None,
+    ) -> None:
+        self.name = name
+        self.root = Path(root if root is not None else Path.cwd()).resolve()
+        self.settings = settings if settings is not None else Settings.load()
+        self.templates = TemplateStore(self.root / templates, reload=self.settings.debug)
+        self.media_directory = self.root / media
+        self.mail_callback = mail_callback
+        self.registry = ActionRegistry()
+        self._interceptors: list[Interceptor] = []
+        self._websockets: list[tuple[CompiledRoute, WebSocketHandler]] = []
+        self._handler: Handler | None = None
+        self._app: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None
+
+    # -- declaring --------------------------------------------------------------------------
+    def action(
+        self, route: str, *, template: str = "", methods: Sequence[str] = ("GET",)
+    ) -> Callable[[F], F]:
+        """Declare the decorated function as this service's action for `route`."""
+
+        def decorate(func: F) -> F:
+            self.registry.add(declare_action(func, route, template, methods))
+            return func
+
+        return decorate
+
+    def add_actions(self, specs: Sequence[ActionSpec]) -> None:
+        """Adopt actions declared with the module-level `@action` decorator."""
+        for spec in specs:
+            self.registry.add(spec)
+
+    def add_module(self, module: Any) -> int:
+        """Adopt every action declared in (or exported by) `module`; return how many."""
+        specs = declared_in(module.__name__, vars(module).values())
+        self.add_actions(specs)
+        return len(specs)
+
+    def interceptor(self, func: Interceptor) -> Interceptor:
+        """Run `func(call, call_next)` around every action (first added is outermost)."""
+        self._check_not_serving("add an interceptor")
+        if not inspect.iscoroutinefunction(func):
+            raise ConfigurationError(f"interceptor {func!r} must be an async function")
+        self._interceptors.append(func)
+        return func
+
+    def websocket(self, route: str) -> Callable[[F], F]:
+        """Serve `async def handler(websocket, **route_vars)` at `action<route>` over WebSocket."""
+        compiled = compile_route(route)
+
+        def decorate(func: F) -> F:
+            self._check_not_serving(f"add the WebSocket {route!r}")
+            if not inspect.iscoroutinefunction(func):
+                raise ConfigurationError(f"WebSocket handler {func.__qualname__} must be async")
+            self._websockets.append((compiled, func))
+            return func
+
+        return decorate
+
+    def mail_handler(self, func: F) -> F:
+        """Receive users' e-mail replies relayed by the proxy (see PROTOCOL.md §6)."""
+        self.mail_callback = func
+        return func
+
+    # -- serving ----------------------------------------------------------------------------
+    async def call_action(self, call: ActionCall) -> Any:
+        """Run an action through the interceptors."""
+        assert self._handler is not None, "the service has not started"
+        return await self._handler(call)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            self._app = self._build()
+        await self._app(scope, receive, send)
+
+    def run(
+        self, host: str = "127.0.0.1", port: int = 5000, debug: bool | None = None, **_: Any
+    ) -> None:
+        """Serve the service with uvicorn until interrupted (extra Flask options are ignored)."""
+        import uvicorn
+
+        debug = self.settings.debug if debug is None else debug
+        uvicorn.run(self, host=host, port=port, log_level="debug" if debug else "info")
+
+    def check(self) -> list[str]:
+        """Problems worth a warning at start-up: actions whose template file is missing."""
+        return [
+            f"action {spec.name!r} ({spec.route}) names the template {spec.template!r}, "
+            f"which is not a file in {self.templates.directory}"
+            for spec in self.registry
+            if spec.template and self.templates.resolve(spec.template) is None
+        ]
+
+    def _check_not_serving(self, what: str) -> None:
+        if self._app is not None:
+            raise ConfigurationError(f"cannot {what}: the service is already serving requests")
+
+    def _build(self) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+        self.registry.freeze()
+        self._handler = chain(self._interceptors)
+        for problem in self.check():
+            log.warning("%s", problem)
+        app = Starlette(routes=self._routes(Endpoints(self)), lifespan=self._lifespan)
+        return NetworkGuard(app, self.settings)
+
+    def _routes(self, endpoints: Endpoints) -> list[BaseRoute]:
+        base = self.settings.base_url
+        return [
+            Route(base + PATH_PING, endpoints.ping, methods=["GET"]),
+            Route(base + PATH_VERSION, endpoints.version, methods=["GET"]),
+            Route(base + PATH_MAIL, endpoints.mail, methods=["POST"]),
+            Route(base + PATH_META + "{route:path}", endpoints.meta, methods=["GET"]),
+            Route(base + PATH_TEMPLATE + "{route:path}", endpoints.template, methods=["GET"]),
+            Route(base + PATH_ACTION + "{route:path}", endpoints.action, methods=ALL_METHODS),
+            WebSocketRoute(base + PATH_ACTION + "{route:path}", self._websocket),
+            Mount(
+                base + PATH_MEDIA.rstrip("/"),
+                app=MediaFiles(str(self.media_directory), max_age=self._media_max_age),
+            ),
+        ]
+
+    @property
+    def _media_max_age(self) -> int:
+        return 0 if self.settings.debug else self.settings.media_max_age
+
+    async def _websocket(self, websocket: WebSocket) -> None:
+        path = websocket.path_params["route"]
+        for compiled, handler in self._websockets:
+            kwargs = compiled.match(path)
+            if kwargs is not None:
+                await handler(websocket, **kwargs)
+                return
+        await websocket.close(code=4404)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        log.info(
+            "%s: %d actions, serving under %s",
+            self.name,
+            len(self.registry),
+            self.settings.base_url,
+        )
+        yield
+
+
+class NetworkGuard:
+    """Answer a plain 404 to callers outside PI_ALLOWED_NETWORKS on the guarded calls."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], settings: Settings):
+        self.app = app
+        self.settings = settings
+        self.guarded = tuple(settings.base_url + path for path in GUARDED_PATHS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        guarded = scope["type"] in {"http", "websocket"} and scope["path"].startswith(self.guarded)
+        if not guarded or self._allowed(scope):
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 4404})
+        else:
+            await NOT_FOUND(scope, receive, send)
+
+    def _allowed(self, scope: Scope) -> bool:
+        client = scope.get("client")
+        peer = client[0] if client else None
+        if self.settings.use_proxy_ip:
+            address = caller_address(peer, Headers(scope=scope), use_proxy_ip=True)
+        else:
+            address = peer or ""
+        return _cached_allowed(address, self.settings.allowed_networks)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_allowed(address: str, networks: tuple[Any, ...]) -> bool:
+    return address_allowed(address, networks)

@@ -1,0 +1,5 @@
+"""Test a service the way a proxy calls it, without running a proxy."""
+
+from plugit.testing._server import LiveServer
+
+__all__ = ["LiveServer"]

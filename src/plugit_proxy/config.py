@@ -1,0 +1,86 @@
+"""Typed configuration of the proxy: projects (one per service) and the upstream client.
+
+These objects are built once when the application starts (from Django settings, or given
+directly by tests and by the platform) and handed to the pipeline; nothing on the hot path
+reads Django settings.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from plugit.exceptions import ConfigurationError
+from plugit.protocol import DEFAULT_USER_FIELDS
+
+STANDALONE_MOUNT = "/plugIt/"
+DEFAULT_MENU_ACTION = "menubar"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Project:
+    """One service as the proxy shows it: where it lives and how its pages are served."""
+
+    key: str
+    name: str
+    mount: str
+    service_urls: tuple[str, ...]
+    orga_mode: bool = True
+    proxy_mode: bool = False
+    menu_action: str | None = DEFAULT_MENU_ACTION
+    user_fields: tuple[str, ...] = DEFAULT_USER_FIELDS
+    honor_x_forwarded_for: bool = False
+    _turn: Iterator[int] = field(default_factory=itertools.count, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not (self.mount.startswith("/") and self.mount.endswith("/")):
+            raise ConfigurationError(
+                f"A project's mount must start and end with '/', not {self.mount!r}."
+            )
+        if not self.service_urls:
+            raise ConfigurationError(f"Project {self.key!r} has no service URL.")
+        normalised = tuple(normalise_service_url(url) for url in self.service_urls)
+        object.__setattr__(self, "service_urls", normalised)
+
+    @property
+    def service_url(self) -> str:
+        """Pick the service instance for the next call (round robin)."""
+        urls = self.service_urls
+        return urls[0] if len(urls) == 1 else urls[next(self._turn) % len(urls)]
+
+    @property
+    def cache_namespace(self) -> str:
+        """Prefix every cache key of this project, so projects never share entries."""
+        return f"{self.key}|{self.service_urls[0]}"
+
+
+def normalise_service_url(url: str) -> str:
+    """Check a service base URL and give it its trailing slash."""
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"A service URL must start with http:// or https://, not {url!r} "
+            "(e.g. --service http://127.0.0.1:5000)."
+        )
+    return url if url.endswith("/") else url + "/"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpstreamConfig:
+    """Deadlines and limits of every call to a service."""
+
+    connect_timeout: float = 5.0
+    timeout: float = 30.0
+    max_body: int = 10 * 1024 * 1024
+    pool_size: int = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProxyConfig:
+    """Everything the page pipeline needs, read once at start-up."""
+
+    platform_name: str = "PlugIt"
+    static_url: str = "/static/"
+    standalone: bool = True
+    upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
+    projects: tuple[Project, ...] = ()

@@ -1,0 +1,126 @@
+"""Who is asking: users, organisations, and the provider interface that finds them.
+
+The pipeline only talks to an `IdentityProvider`. The standalone proxy's provider simulates
+users and organisations (plugit_proxy.standalone); a hosted platform plugs in real accounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .config import Project
+from .sessions import Session
+
+__all__ = ["Identity", "IdentityProvider", "Organisation", "User"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Organisation:
+    """An organisation a user belongs to; `codops` is its short code."""
+
+    pk: int
+    name: str
+    codops: str
+    is_admin: bool = False
+
+    def as_context(self) -> dict[str, Any]:
+        """Give the template view (`ebuio_orga`), with `ebu_codops` for old templates."""
+        return {
+            "pk": self.pk,
+            "id": self.pk,
+            "name": self.name,
+            "codops": self.codops,
+            "ebu_codops": self.codops,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class User:
+    """A user as the protocol describes one; `pk` is None for the anonymous user."""
+
+    pk: int | None = None
+    uuid: str = ""
+    username: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    ebuio_member: bool = False
+    ebuio_admin: bool = False
+    ebuio_orga_member: bool = False
+    ebuio_orga_admin: bool = False
+    orgas: tuple[Organisation, ...] = field(default=(), repr=False)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.pk is not None
+
+    def field(self, name: str) -> Any:
+        """Read a protocol user field (`id` is `str(pk)`); unknown names raise KeyError."""
+        if name == "id":
+            return "" if self.pk is None else str(self.pk)
+        if name in _FIELD_NAMES:
+            return getattr(self, name)
+        raise KeyError(name)
+
+    def fields(self, allowed: tuple[str, ...]) -> dict[str, Any]:
+        """Give the allowed fields only (unknown names are skipped)."""
+        return {name: self.field(name) for name in allowed if name in _KNOWN_FIELDS}
+
+
+_FIELD_NAMES = frozenset(
+    {
+        "pk",
+        "uuid",
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "ebuio_member",
+        "ebuio_admin",
+        "ebuio_orga_member",
+        "ebuio_orga_admin",
+    }
+)
+_KNOWN_FIELDS = _FIELD_NAMES | {"id"}
+
+ANONYMOUS = User()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Identity:
+    """The user of one request, seen from one project."""
+
+    user: User = ANONYMOUS
+    orga: Organisation | None = None
+    orgas: tuple[Organisation, ...] = ()
+    user_mode: str | None = None  # standalone only: ano, log, mem, adm
+    real_users: bool = False
+
+
+class IdentityProvider(Protocol):
+    """Find users and organisations for the pipeline and for the services' API."""
+
+    async def identify(self, session: Session, project: Project) -> Identity:
+        """Tell who makes the request, from their session."""
+        ...
+
+    async def get_user(self, project: Project, key: str | int) -> User | None:
+        """Find a user by pk or UUID, seen from `project`."""
+        ...
+
+    async def get_orga(self, pk: int) -> Organisation | None:
+        """Find an organisation."""
+        ...
+
+    async def get_orgas(self) -> tuple[Organisation, ...]:
+        """List every organisation."""
+        ...
+
+    async def get_members(self, project: Project) -> tuple[User, ...]:
+        """List the members of a project."""
+        ...
+
+    async def get_subscriptions(self, project: Project, pk: int) -> list[str]:
+        """List the subscription labels a user holds for a project."""
+        ...

@@ -1,0 +1,162 @@
+"""Django settings of the proxy, read from `PLUGIT_*` environment variables.
+
+Zero setup: with nothing set, the proxy keeps an SQLite database and a generated secret key in
+its data directory (`./.plugit/`, or `PLUGIT_DATA_DIR`), caches in process memory, and logs
+mail to the console. `PLUGIT_REDIS_URL` moves the cache and the sessions to Redis.
+The original PlugIt names (`PIAPI_*`) are accepted where they map.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from plugit.protocol import DEFAULT_USER_FIELDS
+
+
+def env_str(name: str, default: str = "", *aliases: str) -> str:
+    """Read a string setting from the first of `name` and `aliases` that is set."""
+    for key in (name, *aliases):
+        value = os.environ.get(key)
+        if value is not None:
+            return value
+    return default
+
+
+def env_bool(name: str, default: bool, *aliases: str) -> bool:
+    """Read a boolean setting (`1/true/yes/on` or `0/false/no/off`)."""
+    value = env_str(name, "", *aliases).strip().lower()
+    if not value:
+        return default
+    return value in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: tuple[str, ...], *aliases: str) -> tuple[str, ...]:
+    """Read a comma-separated list setting."""
+    value = env_str(name, "", *aliases)
+    if not value.strip():
+        return default
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def data_dir() -> Path:
+    """Return the data directory (database, secret key), creating it if needed."""
+    path = Path(env_str("PLUGIT_DATA_DIR", ".plugit")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def secret_key(directory: Path) -> str:
+    """Return PLUGIT_SECRET_KEY, else the key generated once and kept in the data dir."""
+    configured = env_str("PLUGIT_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = directory / "secret_key"
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+DATA_DIR = data_dir()
+SECRET_KEY = secret_key(DATA_DIR)
+DEBUG = env_bool("PLUGIT_DEBUG", False)
+ALLOWED_HOSTS = list(env_list("PLUGIT_ALLOWED_HOSTS", ("*",)))
+CSRF_TRUSTED_ORIGINS = list(env_list("PLUGIT_CSRF_TRUSTED_ORIGINS", ()))
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "bootstrap",
+    "plugit_proxy.apps.PlugItProxyConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "plugit_proxy.urls"
+ASGI_APPLICATION = "plugit_proxy.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DATA_DIR / "db.sqlite3"),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("PLUGIT_REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "plugit_proxy.cache.RedisCache", "LOCATION": REDIS_URL},
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+else:
+    CACHES = {
+        "default": {"BACKEND": "plugit_proxy.cache.LocMemCache", "LOCATION": "plugit"},
+    }
+    # Signed cookies need no shared store, so several worker processes agree on a session.
+    SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+SESSION_ENGINE = env_str("PLUGIT_SESSION_ENGINE", SESSION_ENGINE)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+EMAIL_BACKEND = env_str("PLUGIT_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("PLUGIT_MAIL_SENDER", "notifications@example.org")
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "plugit_proxy": {"handlers": ["console"], "level": env_str("PLUGIT_LOG_LEVEL", "INFO")},
+    },
+}
+
+# -- The proxy itself (read once at start-up into plugit_proxy.config objects) ---------------
+PLUGIT_SERVICE_URL = env_str("PLUGIT_SERVICE_URL", "", "PIAPI_STANDALONE_URI")
+PLUGIT_ORGA_MODE = env_bool("PLUGIT_ORGA_MODE", True, "PIAPI_ORGAMODE")
+PLUGIT_PROXY_MODE = env_bool("PLUGIT_PROXY_MODE", False, "PIAPI_PROXYMODE")
+PLUGIT_MENU_ACTION = env_str("PLUGIT_MENU_ACTION", "menubar", "PIAPI_PLUGITMENUACTION")
+PLUGIT_USER_FIELDS = env_list("PLUGIT_USER_FIELDS", DEFAULT_USER_FIELDS, "PIAPI_USERDATA")
+PLUGIT_HONOR_X_FORWARDED_FOR = env_bool("PLUGIT_HONOR_X_FORWARDED_FOR", False, "HONOR_X_FORWARDED_FOR")
+PLUGIT_PLATFORM_NAME = env_str("PLUGIT_PLATFORM_NAME", "PlugIt")
+PLUGIT_UPSTREAM_CONNECT_TIMEOUT = env_str("PLUGIT_UPSTREAM_CONNECT_TIMEOUT", "5")
+PLUGIT_UPSTREAM_TIMEOUT = env_str("PLUGIT_UPSTREAM_TIMEOUT", "30")
+PLUGIT_UPSTREAM_MAX_BODY = env_str("PLUGIT_UPSTREAM_MAX_BODY", str(10 * 1024 * 1024))

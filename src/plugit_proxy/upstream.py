@@ -1,0 +1,252 @@
+"""Calls to services: one pooled aiohttp session per process, deadlines, typed answers.
+
+Every call has a connect deadline and a total deadline. Buffered bodies are capped; bodies
+the proxy passes on untouched (media, files, proxy-mode pages) are streamed, with the total
+deadline applied to the wait for the headers and an idle deadline between chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from plugit.exceptions import PlugItError
+
+from .config import UpstreamConfig
+
+__all__ = [
+    "BodyStream",
+    "ProtocolViolation",
+    "SingleFlight",
+    "Upstream",
+    "UpstreamAnswer",
+    "UpstreamError",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+]
+
+logger = logging.getLogger("plugit_proxy.upstream")
+
+CHUNK_SIZE = 64 * 1024
+
+
+class UpstreamError(PlugItError):
+    """A service could not give a usable answer; `status` is what the browser gets."""
+
+    status = 502
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(f"{message} ({url})")
+        self.reason = message
+        self.url = url
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The service refused the connection or could not be reached."""
+
+
+class UpstreamTimeout(UpstreamError):
+    """The service did not answer before the deadline."""
+
+    status = 504
+
+
+class ProtocolViolation(UpstreamError):
+    """The service answered something the protocol does not allow (bad JSON, too big...)."""
+
+
+class BodyStream:
+    """The still unread body of an answer; iterate it once, then it closes itself."""
+
+    def __init__(self, response: aiohttp.ClientResponse, idle_timeout: float) -> None:
+        self._response = response
+        self._idle_timeout = idle_timeout
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            while True:
+                async with asyncio.timeout(self._idle_timeout):
+                    chunk = await self._response.content.read(CHUNK_SIZE)
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the connection (to the pool when the body was read to the end)."""
+        self._response.release()
+
+
+@dataclass(slots=True)
+class UpstreamAnswer:
+    """What a service answered: status, headers, and the body (buffered or streamed)."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    url: str
+    body: bytes = b""
+    stream: BodyStream | None = None
+
+    def json(self) -> Any:
+        """Decode the JSON body; an empty body means no data (`{}`)."""
+        if not self.body.strip():
+            return {}
+        try:
+            return json.loads(self.body)
+        except ValueError as error:
+            raise ProtocolViolation(f"the answer is not valid JSON: {error}", url=self.url) from None
+
+    def text(self) -> str:
+        """Decode the body as UTF-8 text."""
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolViolation("the answer is not UTF-8 text", url=self.url) from None
+
+    def close(self) -> None:
+        """Release the connection of an unread stream."""
+        if self.stream is not None:
+            self.stream.close()
+
+
+@dataclass(kw_only=True)
+class Request:
+    """One call to a service."""
+
+    method: str
+    url: str
+    params: list[tuple[str, str]] = field(default_factory=list)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    data: Any = None
+    stream: bool = False
+
+
+class Upstream:
+    """The pooled HTTP client of one process; create it in the running loop."""
+
+    def __init__(self, config: UpstreamConfig) -> None:
+        self.config = config
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        """Open the connection pool (call from the running event loop)."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self.config.pool_size, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=True,
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+
+    async def aclose(self) -> None:
+        """Close the pool."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("Upstream.start() was not awaited (ASGI lifespan not run?)")
+        return self._session
+
+    async def send(self, request: Request) -> UpstreamAnswer:
+        """Make the call; buffer the body (capped) unless `request.stream`."""
+        config = self.config
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=config.connect_timeout, sock_connect=config.connect_timeout
+        )
+        url = URL(request.url, encoded=True)
+        try:
+            async with asyncio.timeout(config.timeout):
+                response = await self.session.request(
+                    request.method,
+                    url,
+                    params=request.params or None,
+                    headers=request.headers,
+                    data=request.data,
+                    allow_redirects=False,
+                    timeout=timeout,
+                )
+                if request.stream:
+                    return _answer(response, request.url, stream=BodyStream(response, config.timeout))
+                async with response:
+                    body = await _read_capped(response, config.max_body, request.url)
+                return _answer(response, request.url, body=body)
+        except UpstreamError:
+            raise
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            raise UpstreamTimeout(
+                f"the service did not answer within {config.timeout:g} s", url=request.url
+            ) from None
+        except aiohttp.ClientConnectorError as error:
+            raise UpstreamUnavailable(
+                f"the service cannot be reached: {error.os_error or error}", url=request.url
+            ) from None
+        except aiohttp.ClientError as error:
+            raise UpstreamUnavailable(
+                f"the connection to the service failed: {error}", url=request.url
+            ) from None
+
+
+def _answer(
+    response: aiohttp.ClientResponse,
+    url: str,
+    *,
+    body: bytes = b"",
+    stream: BodyStream | None = None,
+) -> UpstreamAnswer:
+    return UpstreamAnswer(
+        status=response.status,
+        headers=CIMultiDictProxy(CIMultiDict(response.headers)),
+        url=url,
+        body=body,
+        stream=stream,
+    )
+
+
+async def _read_capped(response: aiohttp.ClientResponse, limit: int, url: str) -> bytes:
+    declared = response.content_length
+    if declared is not None and declared > limit:
+        raise ProtocolViolation(f"the answer is larger than {limit} bytes", url=url)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(CHUNK_SIZE):
+        size += len(chunk)
+        if size > limit:
+            raise ProtocolViolation(f"the answer is larger than {limit} bytes", url=url)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class SingleFlight:
+    """Coalesce concurrent calls with the same key into one (per process)."""
+
+    def __init__(self) -> None:
+        self._flights: dict[str, asyncio.Future[Any]] = {}
+
+    async def do(self, key: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        """Run `work()` unless a call for `key` is in flight; then share its outcome."""
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(work())
+            self._flights[key] = flight
+            flight.add_done_callback(lambda done: self._forget(key, done))
+        # shield: one impatient caller being cancelled must not cancel the others' call.
+        return await asyncio.shield(flight)
+
+    def _forget(self, key: str, flight: asyncio.Future[Any]) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+        if not flight.cancelled():
+            flight.exception()  # mark as retrieved: callers have seen it
