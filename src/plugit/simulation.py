@@ -1,0 +1,101 @@
+"""The simulated users and organisations of a standalone proxy (PROTOCOL.md §7).
+
+Shared by the standalone proxy and the SDK's test kit, so a service tested with the kit
+meets the very users it meets behind `plugit proxy`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+UserMode = Literal["ano", "log", "mem", "adm"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Orga:
+    """An organisation: primary key, name and EBU code ("codops")."""
+
+    pk: int
+    name: str
+    codops: str
+
+    def as_context(self) -> dict[str, Any]:
+        """The organisation as templates see it (`ebuio_orga`)."""
+        return {"pk": self.pk, "name": self.name, "codops": self.codops, "ebu_codops": self.codops}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SimulatedUser:
+    """A user of the standalone proxy; `member`/`admin` are of the project (and orga)."""
+
+    mode: UserMode
+    pk: int | None
+    username: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    member: bool = False
+    admin: bool = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        """False only for the anonymous user."""
+        return self.pk is not None
+
+    def fields(self, *, orga_mode: bool) -> dict[str, Any]:
+        """Every user field of the default allow-list, as the proxy knows them."""
+        if self.pk is None:
+            return {}
+        return {
+            "username": self.username,
+            "id": str(self.pk),
+            "pk": self.pk,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "email": self.email,
+            "ebuio_member": self.member,
+            "ebuio_admin": self.admin,
+            "ebuio_orga_member": orga_mode and self.member,
+            "ebuio_orga_admin": orga_mode and self.admin,
+        }
+
+
+ANONYMOUS = SimulatedUser(mode="ano", pk=None)
+LOGGED = SimulatedUser(
+    mode="log",
+    pk=-1,
+    username="logged",
+    first_name="Logged",
+    last_name="User",
+    email="logged@example.org",
+)
+MEMBER = SimulatedUser(
+    mode="mem",
+    pk=-2,
+    username="member",
+    first_name="Member",
+    last_name="User",
+    email="member@example.org",
+    member=True,
+)
+ADMIN = SimulatedUser(
+    mode="adm",
+    pk=-3,
+    username="admin",
+    first_name="Admin",
+    last_name="User",
+    email="admin@example.org",
+    member=True,
+    admin=True,
+)
+USERS_BY_MODE: dict[str, SimulatedUser] = {u.mode: u for u in (ANONYMOUS, LOGGED, MEMBER, ADMIN)}
+USERS_BY_PK: dict[int, SimulatedUser] = {u.pk: u for u in (LOGGED, MEMBER, ADMIN) if u.pk}
+
+EBU = Orga(pk=-1, name="EBU", codops="zzebu")
+RTS = Orga(pk=-2, name="RTS", codops="chrts")
+BBC = Orga(pk=-3, name="BBC", codops="gbbbc")
+CNN = Orga(pk=-4, name="CNN", codops="uscnn")
+ORGAS: tuple[Orga, ...] = (EBU, RTS, BBC, CNN)
+ORGAS_BY_PK: dict[int, Orga] = {orga.pk: orga for orga in ORGAS}
+DEFAULT_ORGA = EBU

@@ -1,0 +1,118 @@
+"""CSRF for the page pipeline, with Django's semantics and Django's own token functions.
+
+The secret lives in the `csrftoken` cookie; pages get a masked token; an unsafe request must
+send a token (form field `csrfmiddlewaretoken` or header `X-CSRFToken`) that unmasks to the
+cookie's secret, and, when it says where it comes from (`Origin`), come from this site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.middleware.csrf import (
+    InvalidTokenFormat,
+    _check_token_format,
+    _does_token_match,
+    _get_new_csrf_string,
+    _mask_cipher_secret,
+)
+from starlette.responses import Response
+
+from plugit.protocol import CSRF_FORM_FIELD
+
+__all__ = ["CsrfConfig", "CsrfState", "SAFE_METHODS"]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class CsrfConfig:
+    """Django's CSRF cookie settings, read once."""
+
+    cookie_name: str = "csrftoken"
+    header_name: str = "x-csrftoken"
+    cookie_age: int | None = 31449600
+    cookie_path: str = "/"
+    cookie_domain: str | None = None
+    cookie_secure: bool = False
+    cookie_httponly: bool = False
+    cookie_samesite: str = "lax"
+    trusted_origins: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_settings(cls) -> CsrfConfig:
+        """Read Django's CSRF settings."""
+        header = settings.CSRF_HEADER_NAME.removeprefix("HTTP_").replace("_", "-").lower()
+        return cls(
+            cookie_name=settings.CSRF_COOKIE_NAME,
+            header_name=header,
+            cookie_age=settings.CSRF_COOKIE_AGE,
+            cookie_path=settings.CSRF_COOKIE_PATH,
+            cookie_domain=settings.CSRF_COOKIE_DOMAIN,
+            cookie_secure=settings.CSRF_COOKIE_SECURE,
+            cookie_httponly=settings.CSRF_COOKIE_HTTPONLY,
+            cookie_samesite=(settings.CSRF_COOKIE_SAMESITE or "lax").lower(),
+            trusted_origins=frozenset(settings.CSRF_TRUSTED_ORIGINS),
+        )
+
+
+@dataclass(kw_only=True)
+class CsrfState:
+    """The CSRF secret of one request, and whether its cookie must be (re)sent."""
+
+    config: CsrfConfig
+    secret: str
+    is_new: bool
+    _token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_cookies(cls, config: CsrfConfig, cookies: dict[str, str]) -> CsrfState:
+        """Take the secret from the cookie, or make a new one when it is missing or bad."""
+        secret = cookies.get(config.cookie_name, "")
+        try:
+            _check_token_format(secret)
+        except InvalidTokenFormat:
+            return cls(config=config, secret=_get_new_csrf_string(), is_new=True)
+        if len(secret) != len(_get_new_csrf_string()):
+            return cls(config=config, secret=_get_new_csrf_string(), is_new=True)
+        return cls(config=config, secret=secret, is_new=False)
+
+    @property
+    def token(self) -> str:
+        """Give this request's masked token (the value forms and scripts send back)."""
+        if self._token is None:
+            self._token = _mask_cipher_secret(self.secret)
+        return self._token
+
+    def check(self, sent_token: str, origin: str | None, own_origin: str) -> str | None:
+        """Check an unsafe request; return why it is refused, or None when it passes."""
+        if origin is not None and origin != own_origin and origin not in self.config.trusted_origins:
+            return f"the request comes from another site ({origin})"
+        if self.is_new:
+            return "the CSRF cookie is missing"
+        if not sent_token:
+            return f"the CSRF token is missing (form field {CSRF_FORM_FIELD})"
+        try:
+            _check_token_format(sent_token)
+        except InvalidTokenFormat as error:
+            return f"the CSRF token is malformed: {error.reason}"
+        if not _does_token_match(sent_token, self.secret):
+            return "the CSRF token is incorrect"
+        return None
+
+    def set_cookie(self, response: Response) -> None:
+        """Send the cookie when the secret was just made."""
+        if not self.is_new:
+            return
+        config = self.config
+        response.set_cookie(
+            config.cookie_name,
+            self.secret,
+            max_age=config.cookie_age,
+            path=config.cookie_path,
+            domain=config.cookie_domain,
+            secure=config.cookie_secure,
+            httponly=config.cookie_httponly,
+            samesite=config.cookie_samesite,  # type: ignore[arg-type]
+        )
