@@ -34,11 +34,11 @@ def effective_settings() -> Settings:
 
 
 def __getattr__(name: str) -> Any:
+    # Check the name first: probes such as hasattr(params, "__path__") must not load config.py.
+    known = name == "PI_ALLOWED_NETWORKS" or name in _LEGACY_NAMES
+    if not known and name not in Settings.__dataclass_fields__:
+        raise AttributeError(f"plugit.params has no setting {name!r}")
     settings = effective_settings()
     if name == "PI_ALLOWED_NETWORKS":
         return [str(network) for network in settings.allowed_networks]
-    if name in _LEGACY_NAMES:
-        return getattr(settings, _LEGACY_NAMES[name])
-    if name in Settings.__dataclass_fields__:
-        return getattr(settings, name)
-    raise AttributeError(f"plugit.params has no setting {name!r}")
+    return getattr(settings, _LEGACY_NAMES.get(name, name))

@@ -182,7 +182,8 @@ class Request:
 def parse_query(query_string: bytes) -> MultiDict[str]:
     """Parse a query string strictly: invalid UTF-8 or percent-encoding is the caller's 400."""
     try:
-        text = query_string.decode("ascii")
+        # Percent-encoded or not: some clients send raw UTF-8, which Flask accepted too.
+        text = query_string.decode("utf-8")
         pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise Abort(400, "the query string is malformed") from None

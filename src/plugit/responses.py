@@ -97,8 +97,11 @@ def to_response(result: Any, *, send_etag: bool = False) -> Response:
             return result
         case SetSession(base=base, things_to_set=values):
             response = to_response(base, send_etag=send_etag)
-            for key, value in values.items():
-                response.headers[HEADER_SET_SESSION_PREFIX + str(key)] = str(value)
+            # Raw headers keep the key's case ("userId"), which Starlette's header map would lose.
+            response.raw_headers.extend(
+                ((HEADER_SET_SESSION_PREFIX + str(key)).encode("latin-1"), str(value).encode())
+                for key, value in values.items()
+            )
             return response
         case Redirect(url=url, no_prefix=no_prefix):
             headers = {HEADER_REDIRECT: url}

@@ -138,7 +138,13 @@ class Service:
         import uvicorn
 
         debug = self.settings.debug if debug is None else debug
-        uvicorn.run(self, host=host, port=port, log_level="debug" if debug else "info")
+        uvicorn.run(
+            self,
+            host=host,
+            port=port,
+            log_level="debug" if debug else "info",
+            proxy_headers=False,  # the guard checks the socket peer unless PI_USE_PROXY_IP
+        )
 
     def check(self) -> list[str]:
         """Problems worth a warning at start-up: actions whose template file is missing."""

@@ -49,6 +49,13 @@ class Settings:
             raise ConfigurationError(f"max_body_size must be positive, got {self.max_body_size}")
         if not self.allowed_networks:
             object.__setattr__(self, "allowed_networks", parse_networks(LOOPBACK_NETWORKS))
+        elif not all(isinstance(net, Network) for net in self.allowed_networks):
+            # Settings(allowed_networks=["10.0.0.0/8"]) is the natural spelling: accept it.
+            networks = tuple(
+                net if isinstance(net, Network) else parse_networks(str(net))[0]
+                for net in self.allowed_networks
+            )
+            object.__setattr__(self, "allowed_networks", networks)
 
     @property
     def meta_max_age(self) -> int:
@@ -112,7 +119,7 @@ def _coerce(field: str, value: Any, *, origin: str) -> Any:
             items = value.split(",") if isinstance(value, str) else value
             return parse_networks(items)
         return str(value)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, ConfigurationError) as error:
         raise ConfigurationError(f"{origin} has an invalid value {value!r}: {error}") from None
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: ASYNC109 - the async twins keep Django's `timeout` parameter
 """Django cache backends whose async methods really are async.
 
 Django's stock backends implement `aget`/`aset` as `sync_to_async(..., thread_sensitive=True)`:
@@ -60,7 +61,7 @@ class RedisCache(DjangoRedisCache):
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            client = aioredis.Redis.from_url(self._servers[0])
+            client = aioredis.Redis.from_url(self._servers[0])  # type: ignore[attr-defined]
             self._async_clients[loop] = client
         return client
 
@@ -70,7 +71,7 @@ class RedisCache(DjangoRedisCache):
 
     async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         raw = await self._aclient().get(self.make_and_validate_key(key, version=version))
-        return default if raw is None else self._cache._serializer.loads(raw)
+        return default if raw is None else self._cache._serializer.loads(raw)  # type: ignore[attr-defined]
 
     async def aset(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
@@ -91,7 +92,7 @@ class RedisCache(DjangoRedisCache):
         if expiry == 0:
             await client.delete(redis_key)
             return False
-        data = self._cache._serializer.dumps(value)
+        data = self._cache._serializer.dumps(value)  # type: ignore[attr-defined]
         return bool(await client.set(redis_key, data, ex=expiry, nx=only_new))
 
     async def adelete(self, key: Any, version: int | None = None) -> bool:

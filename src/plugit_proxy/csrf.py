@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.middleware.csrf import (
+from django.middleware.csrf import (  # type: ignore[attr-defined]
+    CSRF_SECRET_LENGTH,
     InvalidTokenFormat,
     _check_token_format,
     _does_token_match,
@@ -21,7 +22,7 @@ from starlette.responses import Response
 
 from plugit.protocol import CSRF_FORM_FIELD
 
-__all__ = ["CsrfConfig", "CsrfState", "SAFE_METHODS"]
+__all__ = ["SAFE_METHODS", "CsrfConfig", "CsrfState"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -74,7 +75,7 @@ class CsrfState:
             _check_token_format(secret)
         except InvalidTokenFormat:
             return cls(config=config, secret=_get_new_csrf_string(), is_new=True)
-        if len(secret) != len(_get_new_csrf_string()):
+        if len(secret) != CSRF_SECRET_LENGTH:
             return cls(config=config, secret=_get_new_csrf_string(), is_new=True)
         return cls(config=config, secret=secret, is_new=False)
 
@@ -87,7 +88,11 @@ class CsrfState:
 
     def check(self, sent_token: str, origin: str | None, own_origin: str) -> str | None:
         """Check an unsafe request; return why it is refused, or None when it passes."""
-        if origin is not None and origin != own_origin and origin not in self.config.trusted_origins:
+        if (
+            origin is not None
+            and origin != own_origin
+            and origin not in self.config.trusted_origins
+        ):
             return f"the request comes from another site ({origin})"
         if self.is_new:
             return "the CSRF cookie is missing"

@@ -77,7 +77,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -129,6 +128,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns without it; files come from the finders
+# Static files are answered by plugit_proxy.staticfiles (WhiteNoise, streamed over ASGI).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -155,7 +156,9 @@ PLUGIT_ORGA_MODE = env_bool("PLUGIT_ORGA_MODE", True, "PIAPI_ORGAMODE")
 PLUGIT_PROXY_MODE = env_bool("PLUGIT_PROXY_MODE", False, "PIAPI_PROXYMODE")
 PLUGIT_MENU_ACTION = env_str("PLUGIT_MENU_ACTION", "menubar", "PIAPI_PLUGITMENUACTION")
 PLUGIT_USER_FIELDS = env_list("PLUGIT_USER_FIELDS", DEFAULT_USER_FIELDS, "PIAPI_USERDATA")
-PLUGIT_HONOR_X_FORWARDED_FOR = env_bool("PLUGIT_HONOR_X_FORWARDED_FOR", False, "HONOR_X_FORWARDED_FOR")
+PLUGIT_HONOR_X_FORWARDED_FOR = env_bool(
+    "PLUGIT_HONOR_X_FORWARDED_FOR", False, "HONOR_X_FORWARDED_FOR"
+)
 PLUGIT_PLATFORM_NAME = env_str("PLUGIT_PLATFORM_NAME", "PlugIt")
 PLUGIT_UPSTREAM_CONNECT_TIMEOUT = env_str("PLUGIT_UPSTREAM_CONNECT_TIMEOUT", "5")
 PLUGIT_UPSTREAM_TIMEOUT = env_str("PLUGIT_UPSTREAM_TIMEOUT", "30")

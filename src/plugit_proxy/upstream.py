@@ -81,6 +81,20 @@ class BodyStream:
         finally:
             self.close()
 
+    async def read(self, limit: int, deadline: float, url: str) -> bytes:
+        """Read the whole body (at most `limit` bytes, within `deadline` seconds), then close."""
+        try:
+            async with asyncio.timeout(deadline):
+                return await _read_capped(self._response, limit, url)
+        except TimeoutError:
+            raise UpstreamTimeout(
+                f"the service did not send its answer within {deadline:g} s", url=url
+            ) from None
+        except aiohttp.ClientError as error:
+            raise UpstreamUnavailable(f"the answer was cut: {error}", url=url) from None
+        finally:
+            self.close()
+
     def close(self) -> None:
         """Release the connection (to the pool when the body was read to the end)."""
         self._response.release()
@@ -103,7 +117,9 @@ class UpstreamAnswer:
         try:
             return json.loads(self.body)
         except ValueError as error:
-            raise ProtocolViolation(f"the answer is not valid JSON: {error}", url=self.url) from None
+            raise ProtocolViolation(
+                f"the answer is not valid JSON: {error}", url=self.url
+            ) from None
 
     def text(self) -> str:
         """Decode the body as UTF-8 text."""
@@ -111,6 +127,13 @@ class UpstreamAnswer:
             return self.body.decode("utf-8")
         except UnicodeDecodeError:
             raise ProtocolViolation("the answer is not UTF-8 text", url=self.url) from None
+
+    async def buffer(self, limit: int, deadline: float) -> bytes:
+        """Read a streamed body into `body` (capped) and return it."""
+        if self.stream is not None:
+            stream, self.stream = self.stream, None
+            self.body = await stream.read(limit, deadline, self.url)
+        return self.body
 
     def close(self) -> None:
         """Release the connection of an unread stream."""
@@ -179,7 +202,9 @@ class Upstream:
                     timeout=timeout,
                 )
                 if request.stream:
-                    return _answer(response, request.url, stream=BodyStream(response, config.timeout))
+                    return _answer(
+                        response, request.url, stream=BodyStream(response, config.timeout)
+                    )
                 async with response:
                     body = await _read_capped(response, config.max_body, request.url)
                 return _answer(response, request.url, body=body)

@@ -31,5 +31,12 @@ def serve(target: str, *, host: str = "127.0.0.1", port: int = 5000, workers: in
 
     import_from_string(target)
     uvicorn.run(
-        target, host=host, port=port, workers=workers if workers > 1 else None, app_dir=os.getcwd()
+        target,
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        app_dir=os.getcwd(),
+        # uvicorn would otherwise replace the socket peer by X-Forwarded-For from 127.0.0.1,
+        # behind the network guard's back: PI_USE_PROXY_IP is the one switch for that.
+        proxy_headers=False,
     )

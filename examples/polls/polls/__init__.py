@@ -1,0 +1,1 @@
+"""The polls example: a PlugIt service with its models, templates and media."""

@@ -1,0 +1,1 @@
+"""The proxy's API for services (PROTOCOL.md section 6)."""

@@ -1,0 +1,185 @@
+"""Step 4: the action call of PROTOCOL.md section 3 — parameters, user fields, headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import aiohttp
+from starlette.datastructures import UploadFile
+
+from plugit.protocol import (
+    FORWARDED_BROWSER_HEADERS,
+    HEADER_BASE_URL,
+    HEADER_ORGA_CODOPS,
+    HEADER_ORGA_NAME,
+    HEADER_ORGA_PK,
+    HEADER_REMOTE_ADDR,
+    ORGA_PK_PARAM,
+    PATH_ACTION,
+    RESERVED_PARAM_PREFIX,
+    USER_PARAM_PREFIX,
+    Meta,
+    encode_bool,
+    session_header,
+    user_field_header,
+)
+
+from ..upstream import ProtocolViolation, Request, UpstreamAnswer
+from .state import Page, PageError
+from .urls import service_url
+
+__all__ = ["call_action", "protocol_headers", "service_session", "user_params"]
+
+SESSION_PREFIX = "plugit_service_session:"
+QUERY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def as_param(value: Any) -> str:
+    """Spell a value the way the protocol carries it (`True`/`False` for booleans)."""
+    if isinstance(value, bool):
+        return encode_bool(value)
+    return "" if value is None else str(value)
+
+
+def user_params(page: Page, meta: Meta) -> list[tuple[str, str]]:
+    """Give the `ebuio_u_*` and `ebuio_orgapk` parameters; refuse fields not allowed."""
+    allowed = page.project.user_fields
+    params: list[tuple[str, str]] = []
+    for name in meta.get("user_info") or []:
+        if name not in allowed:
+            raise PageError(
+                500,
+                "Configuration error",
+                f"The service asks for the user field {name!r}, which this platform does not "
+                f"give to services (allowed: {', '.join(allowed)}).",
+            )
+        try:
+            value = page.identity.user.field(name)
+        except KeyError:
+            value = None
+        params.append((USER_PARAM_PREFIX + name, as_param(value)))
+    params.extend(orga_params(page))
+    return params
+
+
+def orga_params(page: Page) -> list[tuple[str, str]]:
+    orga = page.identity.orga
+    if not page.project.orga_mode or orga is None:
+        return []
+    return [(ORGA_PK_PARAM, str(orga.pk))]
+
+
+def browser_params(items: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Drop the parameters a browser may never set (`ebuio_*`)."""
+    return [(k, v) for k, v in items if not k.startswith(RESERVED_PARAM_PREFIX)]
+
+
+def service_session(page: Page) -> str:
+    return SESSION_PREFIX + page.project.key
+
+
+async def protocol_headers(page: Page) -> dict[str, str]:
+    """Give the headers of section 3: address, forwarded browser headers, the session."""
+    headers = {HEADER_REMOTE_ADDR: page.extras.get("forwarded_for", page.remote_addr)}
+    browser = page.request.headers
+    for name, renamed in FORWARDED_BROWSER_HEADERS.items():
+        if name in browser:
+            headers[renamed] = browser[name]
+    stored: Mapping[str, str] = await page.session.get(service_session(page), {}) or {}
+    for key, value in stored.items():
+        headers[session_header(key)] = value
+    if stored:
+        headers["Cookie"] = "; ".join(f"{key}={value}" for key, value in stored.items())
+    return headers
+
+
+def proxy_mode_headers(page: Page) -> dict[str, str]:
+    """Give the user and organisation headers of proxy mode."""
+    headers: dict[str, str] = {HEADER_BASE_URL: page.project.mount}
+    user = page.identity.user
+    if user.is_authenticated:
+        for name, value in user.fields(page.project.user_fields).items():
+            headers[user_field_header(name)] = header_safe(as_param(value))
+    orga = page.identity.orga
+    if page.project.orga_mode and orga is not None:
+        headers[HEADER_ORGA_PK] = str(orga.pk)
+        headers[HEADER_ORGA_NAME] = header_safe(orga.name)
+        headers[HEADER_ORGA_CODOPS] = header_safe(orga.codops)
+    return headers
+
+
+def header_safe(value: str) -> str:
+    """Keep a header value on one ASCII line (percent-encode anything else)."""
+    from urllib.parse import quote
+
+    if value.isascii() and "\r" not in value and "\n" not in value:
+        return value
+    return quote(value, safe=" !#$&'()*+,/:;=?@[]~")
+
+
+async def call_action(
+    page: Page, meta: Meta, *, route: str | None = None, forward_browser: bool = True
+) -> UpstreamAnswer:
+    """Call the action of `route` (the page's by default) the way section 3 says."""
+    extras = user_params(page, meta)
+    method = page.method if forward_browser else "GET"
+    query = browser_params(page.request.query_params.multi_items()) if forward_browser else []
+    headers = await protocol_headers(page)
+    data: Any = None
+    if method in QUERY_METHODS:
+        query += extras
+    else:
+        data, query = await request_body(page, extras, query, headers)
+    url = service_url(page.project, PATH_ACTION, route or page.route)
+    request = Request(method=method, url=url, params=query, headers=headers, data=data, stream=True)
+    return await page.runtime.upstream.send(request)
+
+
+async def request_body(
+    page: Page, extras: list[tuple[str, str]], query: list[tuple[str, Any]], headers: dict[str, str]
+) -> tuple[Any, list[tuple[str, Any]]]:
+    """Forward the browser's form (plus the extras) or, for other bodies, the raw bytes."""
+    content_type = page.request.headers.get("content-type", "")
+    if content_type and not content_type.startswith(FORM_TYPES):
+        body = await read_capped(page)
+        headers["Content-Type"] = content_type
+        return body, query + extras
+    form = await page.request.form(max_files=1000, max_fields=1000)
+    fields = browser_params(form.multi_items()) + extras
+    if not any(isinstance(value, UploadFile) for _, value in fields):
+        return [(k, str(v)) for k, v in fields], query
+    data = aiohttp.FormData()
+    for name, value in fields:
+        if isinstance(value, UploadFile):
+            data.add_field(
+                name,
+                value.file,
+                filename=value.filename or "upload",
+                content_type=value.content_type or "application/octet-stream",
+            )
+        else:
+            data.add_field(name, str(value))
+    return data, query
+
+
+async def read_capped(page: Page) -> bytes:
+    """Read a non-form request body, refusing more than the upstream limit."""
+    limit = page.runtime.config.upstream.max_body
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in page.request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PageError(413, "Request too large", f"The request body exceeds {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def answer_json(answer: UpstreamAnswer) -> Any:
+    """Decode an action's JSON answer."""
+    data = answer.json()
+    if not isinstance(data, dict | list):
+        raise ProtocolViolation("the action's answer is not a JSON object", url=answer.url)
+    return data

@@ -1,0 +1,40 @@
+"""Error pages: inside the layout for pages, bare for no_template, JSON for json_only."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.responses import Response
+
+from plugit.protocol import CSRF_TOKEN_PLACEHOLDER
+
+from ..rendering import apply_slots
+from .render import finish_html
+from .state import Page, PageError, Runtime
+
+__all__ = ["error_response"]
+
+
+def error_response(
+    runtime: Runtime, page: Page | None, error: PageError, *, kind: str = "page"
+) -> Response:
+    """Answer `error` the way the page would have answered (`page`, `bare` or `json`)."""
+    if error.status == 304:
+        return Response(status_code=304)
+    if kind == "json":
+        body = json.dumps({"error": error.title, "message": error.message, "status": error.status})
+        return Response(body, status_code=error.status, media_type="application/json")
+    context = {
+        "status": error.status,
+        "title": error.title,
+        "message": error.message,
+        "STATIC_URL": runtime.config.static_url,
+        "ebuio_platformName": runtime.config.platform_name,
+        "csrf_token": CSRF_TOKEN_PLACEHOLDER,
+    }
+    html = runtime.renderer.render_own("plugIt/error.html", context)
+    if kind == "page":
+        html = finish_html(runtime, page, html)
+    else:
+        html = apply_slots(html, {"header": "", "menu": ""})
+    return Response(html, status_code=error.status, media_type="text/html")

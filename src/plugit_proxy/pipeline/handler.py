@@ -1,0 +1,140 @@
+"""The pipeline's ASGI entry: open the page (session, user, CSRF), dispatch, answer.
+
+Nothing here goes through Django's middleware; Django is used through its async APIs only.
+Every failure becomes a page with the right status, logged with the service and the path.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from plugit.protocol import CSRF_FORM_FIELD
+
+from ..config import Project
+from ..csrf import SAFE_METHODS, CsrfState
+from ..rendering import TemplateCompileError, TemplateRenderError
+from ..upstream import UpstreamError
+from .errors import error_response
+from .media import MEDIA_PREFIX, serve_media
+from .page import serve_page
+from .proxymode import serve_proxied
+from .state import Page, PageError, Runtime
+from .switchers import SWITCHERS
+from .urls import checked_route
+
+__all__ = ["PageHandler"]
+
+logger = logging.getLogger("plugit_proxy.pipeline")
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class PageHandler:
+    """Serve the page requests of one project (an ASGI app for `http` scopes)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, project: Project, route: str
+    ) -> None:
+        request = Request(scope, receive)
+        page: Page | None = None
+        try:
+            page = await self._open(request, project, route)
+            response = await self._dispatch(page)
+        except Exception as error:  # every failure is a page, never a traceback
+            response = self._failure(page, project, request, error)
+        if page is not None:
+            try:
+                await self.runtime.sessions.save(page.session, response)
+                page.csrf.set_cookie(response)
+            except Exception:
+                logger.exception(
+                    "could not save the session (%s %s)", request.method, request.url.path
+                )
+        await response(scope, receive, send)
+
+    async def _open(self, request: Request, project: Project, route: str) -> Page:
+        runtime = self.runtime
+        session = runtime.sessions.load(request.cookies)
+        identity = await runtime.identities.identify(session, project)
+        page = Page(
+            runtime=runtime,
+            project=project,
+            request=request,
+            route=route,
+            session=session,
+            identity=identity,
+            csrf=CsrfState.from_cookies(runtime.csrf, request.cookies),
+            remote_addr=request.client.host if request.client else "",
+        )
+        forwarded = request.headers.get("x-forwarded-for")
+        if project.honor_x_forwarded_for and forwarded:
+            page.extras["forwarded_for"] = forwarded
+            page.remote_addr = forwarded.split(",")[0].strip()
+        return page
+
+    async def _dispatch(self, page: Page) -> Response:
+        checked_route(page.route)
+        switcher = SWITCHERS.get(page.route)
+        if switcher is not None:
+            return await switcher(page)
+        if page.route.startswith(MEDIA_PREFIX):
+            return await serve_media(page)
+        if page.method not in SAFE_METHODS:
+            await self._check_csrf(page)
+        if page.project.proxy_mode:
+            return await serve_proxied(page)
+        return await serve_page(page)
+
+    async def _check_csrf(self, page: Page) -> None:
+        request = page.request
+        sent = request.headers.get(page.runtime.csrf.header_name, "")
+        content_type = request.headers.get("content-type", "")
+        if not sent and content_type.startswith(FORM_TYPES):
+            form = await request.form(max_files=1000, max_fields=1000)
+            value = form.get(CSRF_FORM_FIELD, "")
+            sent = value if isinstance(value, str) else ""
+        own_origin = f"{request.url.scheme}://{request.url.netloc}"
+        reason = page.csrf.check(sent, request.headers.get("origin"), own_origin)
+        if reason is not None:
+            logger.warning("CSRF refusal on %s %s: %s", page.method, request.url.path, reason)
+            raise PageError(403, "Forbidden", f"CSRF verification failed: {reason}.")
+
+    def _failure(
+        self, page: Page | None, project: Project, request: Request, error: Exception
+    ) -> Response:
+        kind = page.extras.get("kind", "page") if page is not None else "page"
+        where = f"{request.method} {request.url.path} (service {project.service_urls[0]})"
+        match error:
+            case PageError():
+                problem = error
+            case UpstreamError():
+                logger.error("upstream failure on %s: %s", where, error)
+                problem = _upstream_page(error)
+            case TemplateCompileError() | TemplateRenderError():
+                logger.error("template failure on %s: %s", where, error)
+                problem = PageError(500, "Template error", str(error))
+            case _:
+                logger.exception("unexpected failure on %s", where)
+                problem = PageError(500, "Proxy error", "The proxy failed to build this page.")
+        try:
+            return error_response(self.runtime, page, problem, kind=kind)
+        except Exception:
+            logger.exception("could not render the error page for %s", where)
+            return Response(f"{problem.status} {problem.title}", status_code=problem.status)
+
+
+def _upstream_page(error: UpstreamError) -> PageError:
+    if error.status == 504:
+        return PageError(
+            504, "Service timeout", f"The service took too long to answer: {error.reason}."
+        )
+    return PageError(
+        502, "Service unavailable", f"The service gave no usable answer: {error.reason}."
+    )

@@ -1,0 +1,88 @@
+"""Step 1: the action's meta — from the cache, else from the service (once for many)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from email.utils import parsedate_to_datetime
+from hashlib import sha256
+from typing import cast
+
+from plugit.protocol import (
+    HEADER_META_EXPIRE,
+    PATH_META,
+    PROXY_META_FALLBACK_MAX_AGE,
+    Meta,
+)
+
+from ..config import Project
+from ..upstream import ProtocolViolation, Request, UpstreamError
+from .state import Runtime, not_found
+from .urls import service_url
+
+__all__ = ["MAX_META_AGE", "MetaNotFound", "get_meta"]
+
+logger = logging.getLogger("plugit_proxy.pipeline")
+
+MAX_META_AGE = 24 * 3600
+
+
+class MetaNotFound(Exception):
+    """The service has no action at this route."""
+
+
+def meta_key(project: Project, route: str) -> str:
+    digest = sha256(f"{project.cache_namespace}|{route}".encode()).hexdigest()
+    return f"plugit:meta:{digest}"
+
+
+async def get_meta(runtime: Runtime, project: Project, route: str) -> Meta:
+    """Return the meta of `route`; raise a 404 PageError when there is no such action."""
+    key = meta_key(project, route)
+    cached = await runtime.cache.aget(key)
+    if cached is not None:
+        return cast(Meta, cached)
+    try:
+        return cast(
+            Meta, await runtime.flights.do(key, lambda: _fetch(runtime, project, route, key))
+        )
+    except MetaNotFound:
+        raise not_found() from None
+
+
+async def find_meta(runtime: Runtime, project: Project, route: str) -> Meta | None:
+    """Return the meta of `route`, or None when the service has no such action."""
+    try:
+        return await get_meta(runtime, project, route)
+    except UpstreamError:
+        raise
+    except Exception:
+        return None
+
+
+async def _fetch(runtime: Runtime, project: Project, route: str, key: str) -> Meta:
+    url = service_url(project, PATH_META, route)
+    answer = await runtime.upstream.send(Request(method="GET", url=url))
+    if answer.status == 404 or 400 <= answer.status < 500:
+        raise MetaNotFound(route)
+    if answer.status != 200:
+        raise ProtocolViolation(f"the service answered {answer.status} to the meta call", url=url)
+    meta = answer.json()
+    if not isinstance(meta, dict) or not isinstance(meta.get("template_tag"), str):
+        raise ProtocolViolation("the meta has no template_tag", url=url)
+    ttl = meta_max_age(answer.headers.get(HEADER_META_EXPIRE))
+    if ttl > 0:
+        await runtime.cache.aset(key, meta, ttl)
+    return cast(Meta, meta)
+
+
+def meta_max_age(expire: str | None) -> int:
+    """Seconds until the `Expire` date (5 minutes without one, 0 when it has passed)."""
+    if not expire:
+        return PROXY_META_FALLBACK_MAX_AGE
+    try:
+        when = parsedate_to_datetime(expire).timestamp()
+    except (TypeError, ValueError, IndexError):
+        logger.warning("unreadable Expire header %r on a meta answer", expire)
+        return PROXY_META_FALLBACK_MAX_AGE
+    return max(0, min(int(when - time.time()), MAX_META_AGE))

@@ -1,0 +1,119 @@
+"""A page request in the standard mode: steps 1 to 7 of PROTOCOL.md section 4."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.responses import Response
+
+from plugit.protocol import Meta
+
+from .access import check_access
+from .action import answer_json, call_action, user_params
+from .answer import (
+    file_response,
+    is_file,
+    passed_headers,
+    redirect_response,
+    status_error,
+    store_session,
+)
+from .menu import load_menu, menu_route
+from .meta import get_meta
+from .pagecache import cache_key, cached_page, store_page
+from .render import finish_html, render_action
+from .state import Page, PageError
+from .template import get_template
+
+__all__ = ["answer_kind", "serve_page"]
+
+
+def answer_kind(meta: Meta) -> str:
+    """Tell how the page answers: `json`, `xml`, `bare` (no layout) or `page`."""
+    if meta.get("json_only"):
+        return "json"
+    if meta.get("xml_only"):
+        return "xml"
+    if meta.get("no_template"):
+        return "bare"
+    return "page"
+
+
+async def serve_page(page: Page) -> Response:
+    """Answer a page request from the meta, the cache, the action and the template."""
+    runtime = page.runtime
+    meta = await get_meta(runtime, page.project, page.route)
+    kind = page.extras["kind"] = answer_kind(meta)
+    check_access(meta, page.identity, page.remote_addr, page.project.orga_mode)
+    user_params(page, meta)  # a configuration error shows before anything is called
+    key = cache_key(page, meta) if kind in {"page", "bare"} else None
+    menu_task: asyncio.Task[str] | None = None
+    if kind == "page" and menu_route(page) not in {None, page.route}:
+        menu_task = asyncio.create_task(load_menu(page))
+    try:
+        cached = await cached_page(page, key)
+        if cached is not None:
+            return await _html(page, cached, menu_task, {})
+        response, data, headers = await _run_action(page, meta)
+        if response is not None:
+            return response
+        template = await get_template(runtime, page.project, page.route, meta["template_tag"])
+        body = await render_action(page, template, data)
+        await store_page(page, key, meta, body)
+        return await _html(page, body, menu_task, headers)
+    finally:
+        if menu_task is not None and not menu_task.done():
+            menu_task.cancel()
+
+
+async def _html(
+    page: Page, body: str, menu_task: asyncio.Task[str] | None, headers: dict[str, str]
+) -> Response:
+    menu = await menu_task if menu_task is not None else ""
+    html = finish_html(page.runtime, page, body, menu)
+    return Response(html, media_type="text/html", headers=headers)
+
+
+async def _run_action(page: Page, meta: Meta) -> tuple[Response | None, Any, dict[str, str]]:
+    """Call the action; answer at once for every kind of answer that is not a render."""
+    limits = page.runtime.config.upstream
+    answer = await call_action(page, meta)
+    try:
+        await store_session(page, answer)
+        headers = passed_headers(answer)
+        if answer.status == 304:
+            answer.close()
+            return Response(status_code=304, headers=headers), None, headers
+        error = status_error(page, answer.status)
+        if error is not None:
+            raise error
+        redirect = redirect_response(page, answer)
+        if redirect is not None:
+            answer.close()
+            return redirect, None, headers
+        if is_file(answer):
+            return file_response(answer), None, headers
+        if page.method == "OPTIONS":
+            answer.close()
+            return Response(status_code=200, headers=headers), None, headers
+        await answer.buffer(limits.max_body, limits.timeout)
+    except BaseException:
+        answer.close()
+        raise
+    data = answer_json(answer)
+    return _data_response(page, meta, data, answer.body, headers), data, headers
+
+
+def _data_response(
+    page: Page, meta: Meta, data: Any, raw: bytes, headers: dict[str, str]
+) -> Response | None:
+    if meta.get("json_only"):
+        media_type = "application/json" if page.wants_json() else "text/plain"
+        return Response(raw or b"{}", media_type=media_type, headers=headers)
+    if meta.get("xml_only"):
+        xml = data.get("xml") if isinstance(data, dict) else None
+        if not isinstance(xml, str):
+            raise PageError(502, "Service error", "The service's answer has no xml text.")
+        return Response(xml, media_type="application/xml", headers=headers)
+    return None

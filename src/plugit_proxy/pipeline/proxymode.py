@@ -1,0 +1,91 @@
+"""Proxy mode (PROTOCOL.md section 5): a request goes to the same path on the service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from starlette.responses import Response, StreamingResponse
+
+from plugit.protocol import CSRF_TOKEN_PLACEHOLDER, HEADER_NO_TEMPLATE
+
+from ..upstream import BodyStream, Request, UpstreamAnswer
+from .action import browser_params, orga_params, protocol_headers, proxy_mode_headers
+from .answer import (
+    file_response,
+    is_file,
+    passed_headers,
+    redirect_response,
+    status_error,
+    store_session,
+)
+from .render import finish_html
+from .state import Page
+from .urls import service_url
+
+__all__ = ["serve_proxied"]
+
+BROWSER_HEADERS = ("Content-Type", "Accept", "Accept-Language")
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def serve_proxied(page: Page) -> Response:
+    """Forward the request; put an HTML answer in the layout (unless NoTemplate)."""
+    headers = await protocol_headers(page)
+    headers.update(proxy_mode_headers(page))
+    for name in BROWSER_HEADERS:
+        if name in page.request.headers:
+            headers[name] = page.request.headers[name]
+    query = browser_params(page.request.query_params.multi_items()) + orga_params(page)
+    body = page.request.stream() if page.method in BODY_METHODS else None
+    url = service_url(page.project, "", page.route.lstrip("/"))
+    answer = await page.runtime.upstream.send(
+        Request(method=page.method, url=url, params=query, headers=headers, data=body, stream=True)
+    )
+    try:
+        return await _respond(page, answer)
+    except BaseException:
+        answer.close()
+        raise
+
+
+async def _respond(page: Page, answer: UpstreamAnswer) -> Response:
+    await store_session(page, answer)
+    headers = passed_headers(answer)
+    if answer.status == 304:
+        answer.close()
+        return Response(status_code=304, headers=headers)
+    error = status_error(page, answer.status)
+    if error is not None:
+        raise error
+    redirect = redirect_response(page, answer)
+    if redirect is not None:
+        answer.close()
+        return redirect
+    content_type = answer.headers.get("Content-Type", "application/octet-stream")
+    if is_file(answer) or "html" not in content_type or answer.stream is None:
+        return file_response(answer)
+    if HEADER_NO_TEMPLATE in answer.headers:
+        stream = _replaced(answer.stream, CSRF_TOKEN_PLACEHOLDER, page.csrf.token)
+        return StreamingResponse(stream, headers=headers, media_type=content_type)
+    limits = page.runtime.config.upstream
+    html = (await answer.buffer(limits.max_body, limits.timeout)).decode("utf-8", "replace")
+    context = {"body": html, "STATIC_URL": page.runtime.config.static_url}
+    context["ebuio_platformName"] = page.runtime.config.platform_name
+    wrapped = page.runtime.renderer.render_own("plugIt/proxied.html", context)
+    return Response(
+        finish_html(page.runtime, page, wrapped), headers=headers, media_type="text/html"
+    )
+
+
+async def _replaced(stream: BodyStream, old: str, new: str) -> AsyncIterator[bytes]:
+    """Replace `old` by `new` in a streamed body, also across chunk boundaries."""
+    needle, patch = old.encode(), new.encode()
+    keep = len(needle) - 1
+    pending = b""
+    async for chunk in stream:
+        pending = (pending + chunk).replace(needle, patch)
+        if len(pending) > keep:
+            yield pending[:-keep] if keep else pending
+            pending = pending[-keep:] if keep else b""
+    if pending:
+        yield pending

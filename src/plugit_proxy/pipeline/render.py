@@ -1,0 +1,107 @@
+"""Step 6: render the template with the full context; the layout's per-request parts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.template.base import Template
+from django.utils.safestring import mark_safe
+
+from plugit.protocol import CSRF_TOKEN_PLACEHOLDER
+
+from ..identity import Identity, User
+from ..rendering import apply_slots
+from ..standalone import USER_MODES
+from ..templatetags.plugit_tags import SLOT_MARKER
+from .state import Page, Runtime
+
+__all__ = ["finish_html", "page_context", "render_action", "user_context"]
+
+logger = logging.getLogger("plugit_proxy.pipeline")
+
+
+def user_context(user: User, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """Give a user as templates see it: the allowed fields, `id` = str(pk)."""
+    fields = user.fields(allowed)
+    fields["is_authenticated"] = user.is_authenticated
+    fields["is_anonymous"] = not user.is_authenticated
+    return fields
+
+
+def page_context(page: Page, data: Any) -> dict[str, Any]:
+    """Build the context of section 4 step 6 around the action's JSON."""
+    project = page.project
+    identity = page.identity
+    context: dict[str, Any] = dict(data) if isinstance(data, dict) else {"data": data}
+    context.update(
+        ebuio_u=user_context(identity.user, project.user_fields),
+        ebuio_baseUrl=project.mount,
+        ebuio_orgamode=project.orga_mode,
+        ebuio_platformName=page.runtime.config.platform_name,
+        csrf_token=CSRF_TOKEN_PLACEHOLDER,  # the real token goes in after the page cache
+        MEDIA_URL=project.mount + "media/",
+        STATIC_URL=page.runtime.config.static_url,
+    )
+    if project.orga_mode:
+        context["ebuio_orga"] = None if identity.orga is None else identity.orga.as_context()
+        context["ebuio_orgas"] = [orga.as_context() for orga in identity.orgas]
+    if page.runtime.config.standalone:
+        context["ebuio_userMode"] = identity.user_mode
+        context["ebuio_realUsers"] = identity.real_users
+    return context
+
+
+async def render_action(
+    page: Page, template: Template, data: Any, *, block: str | None = None
+) -> str:
+    """Render an action's template, fetching what plugitInclude/plugitGetUser need."""
+    from .includes import include_fetcher, user_fetcher
+
+    return await page.runtime.renderer.render(
+        template,
+        page_context(page, data),
+        fetch_includes=include_fetcher(page),
+        fetch_users=user_fetcher(page),
+        block=block,
+    )
+
+
+def header_html(runtime: Runtime, page: Page | None) -> str:
+    """Render the layout's header: platform, user, and (standalone) the switchers."""
+    identity = page.identity if page else Identity()
+    project = page.project if page else None
+    context = {
+        "platform_name": runtime.config.platform_name,
+        "base_url": project.mount if project else "/",
+        "here": page.here if page else "/",
+        "orga_mode": bool(project and project.orga_mode),
+        "orga": identity.orga,
+        "orgas": identity.orgas,
+        "switchable": identity.user_mode is not None and not identity.real_users,
+        "user_mode": identity.user_mode,
+        "user_mode_label": USER_MODES.get(identity.user_mode or "", ""),
+        "user_modes": list(USER_MODES.items()),
+        "user": identity.user,
+    }
+    return runtime.renderer.render_own("plugIt/header.html", context)
+
+
+def menu_html(runtime: Runtime, menu: str) -> str:
+    """Wrap a rendered menu in the layout's side column."""
+    if not menu.strip():
+        return ""
+    return runtime.renderer.render_own("plugIt/menu.html", {"menu": mark_safe(menu)})  # noqa: S308
+
+
+def finish_html(runtime: Runtime, page: Page | None, body: str, menu: str = "") -> str:
+    """Put the per-request parts in a rendered page: header, menu, CSRF token."""
+    slots: dict[str, str] = {}
+    if SLOT_MARKER.format("header") in body:
+        slots["header"] = header_html(runtime, page)
+    if SLOT_MARKER.format("menu") in body:
+        slots["menu"] = menu_html(runtime, menu)
+    html = apply_slots(body, slots)
+    if page is not None and CSRF_TOKEN_PLACEHOLDER in html:
+        html = html.replace(CSRF_TOKEN_PLACEHOLDER, page.csrf.token)
+    return html

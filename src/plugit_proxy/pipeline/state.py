@@ -1,0 +1,80 @@
+"""The objects the pipeline works with: the per-process runtime and the per-request page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache.backends.base import BaseCache
+from starlette.requests import Request
+
+from plugit.exceptions import PlugItError
+
+from ..config import Project, ProxyConfig
+from ..csrf import CsrfConfig, CsrfState
+from ..identity import Identity, IdentityProvider
+from ..rendering import Renderer
+from ..sessions import Session, SessionManager
+from ..upstream import SingleFlight, Upstream
+
+__all__ = ["Page", "PageError", "Runtime"]
+
+
+@dataclass(kw_only=True)
+class Runtime:
+    """What every request of one process shares; owned by the ASGI application."""
+
+    config: ProxyConfig
+    upstream: Upstream
+    cache: BaseCache
+    renderer: Renderer
+    sessions: SessionManager
+    csrf: CsrfConfig
+    identities: IdentityProvider
+    flights: SingleFlight = field(default_factory=SingleFlight)
+
+
+@dataclass(kw_only=True)
+class Page:
+    """One browser request to one project."""
+
+    runtime: Runtime
+    project: Project
+    request: Request
+    route: str  # the action path, with its leading slash: "/show/3"
+    session: Session
+    identity: Identity
+    csrf: CsrfState
+    remote_addr: str
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def query_string(self) -> str:
+        return self.request.url.query
+
+    @property
+    def here(self) -> str:
+        """The browser's path and query, to come back to after a switch."""
+        query = self.query_string
+        return self.request.url.path + (f"?{query}" if query else "")
+
+    def wants_json(self) -> bool:
+        return "json" in self.request.headers.get("accept", "").lower()
+
+
+class PageError(PlugItError):
+    """Stop the pipeline and show an error page with `status`."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(f"{status} {title}: {message}")
+        self.status = status
+        self.title = title
+        self.message = message
+
+
+def not_found(message: str = "This page does not exist.") -> PageError:
+    return PageError(404, "Page not found", message)

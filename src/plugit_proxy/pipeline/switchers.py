@@ -1,0 +1,52 @@
+"""The standalone proxy's switchers: `ebuio_setUser` and `ebuio_setOrga` (PROTOCOL.md section 7)."""
+
+from __future__ import annotations
+
+from starlette.responses import RedirectResponse, Response
+
+from ..standalone import StandaloneIdentities, orga_from_params
+from .state import Page, PageError, not_found
+
+__all__ = ["SWITCHERS", "set_orga", "set_user"]
+
+
+def _provider(page: Page) -> StandaloneIdentities:
+    provider = page.runtime.identities
+    if not isinstance(provider, StandaloneIdentities):
+        raise not_found()  # real accounts: nothing to simulate
+    return provider
+
+
+def _back(page: Page) -> Response:
+    target = page.request.query_params.get("next", "")
+    # Only a path on this site: never an open redirect.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = page.project.mount
+    return RedirectResponse(target, status_code=302)
+
+
+async def set_user(page: Page) -> Response:
+    """Switch the simulated user (`mode`: ano, log, mem, adm)."""
+    provider = _provider(page)
+    try:
+        await provider.set_user_mode(page.session, page.request.query_params.get("mode", ""))
+    except ValueError as error:
+        raise PageError(400, "Bad request", str(error)) from None
+    return _back(page)
+
+
+async def set_orga(page: Page) -> Response:
+    """Switch the simulated organisation (`pk`, `name`, optional `codops`)."""
+    provider = _provider(page)
+    params = page.request.query_params
+    try:
+        orga = orga_from_params(
+            params.get("pk", ""), params.get("name", ""), params.get("codops", "")
+        )
+    except ValueError:
+        raise PageError(400, "Bad request", "pk must be an integer.") from None
+    await provider.set_orga(page.session, orga)
+    return _back(page)
+
+
+SWITCHERS = {"/ebuio_setUser": set_user, "/ebuio_setOrga": set_orga}

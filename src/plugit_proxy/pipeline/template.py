@@ -1,0 +1,63 @@
+"""Step 5: the action's template — compiled LRU, then the shared cache, then the service."""
+
+from __future__ import annotations
+
+from hashlib import md5
+
+from django.template.base import Template
+
+from plugit.protocol import PATH_TEMPLATE
+
+from ..config import Project
+from ..upstream import ProtocolViolation, Request
+from .state import Runtime, not_found
+from .urls import service_url
+
+__all__ = ["TEMPLATE_CACHE_SECONDS", "get_template"]
+
+TEMPLATE_CACHE_SECONDS = 24 * 3600
+
+
+class TemplateNotFound(Exception):
+    """The service has no template at this route."""
+
+
+async def get_template(runtime: Runtime, project: Project, route: str, tag: str) -> Template:
+    """Return the compiled template of `route` whose meta announced `tag`."""
+    if not tag:
+        raise not_found("This action has no template.")
+    compiled_key = (project.cache_namespace, tag)
+    compiled = runtime.renderer.cached(compiled_key)
+    if compiled is not None:
+        return compiled
+    cache_key = f"plugit:tpl:{md5(project.cache_namespace.encode()).hexdigest()}:{tag}"  # noqa: S324
+    source = await runtime.cache.aget(cache_key)
+    if source is None:
+        try:
+            source, current = await runtime.flights.do(
+                cache_key, lambda: _fetch(runtime, project, route, tag, cache_key)
+            )
+        except TemplateNotFound:
+            raise not_found("This action's template is missing.") from None
+        if not current:  # changed since the meta: use it for this page, keep nothing
+            return runtime.renderer.compile(None, source, name=f"{project.key}:{route}")
+    return runtime.renderer.compile(compiled_key, source, name=f"{project.key}:{route}")
+
+
+async def _fetch(
+    runtime: Runtime, project: Project, route: str, tag: str, cache_key: str
+) -> tuple[str, bool]:
+    url = service_url(project, PATH_TEMPLATE, route)
+    answer = await runtime.upstream.send(Request(method="GET", url=url))
+    if 400 <= answer.status < 500:
+        raise TemplateNotFound(route)
+    if answer.status != 200:
+        raise ProtocolViolation(
+            f"the service answered {answer.status} to the template call", url=url
+        )
+    source = answer.text()
+    # Keep it only when it is the announced version: the file may have changed since the meta.
+    current = md5(answer.body).hexdigest() == tag  # noqa: S324 - the protocol's tag
+    if current:
+        await runtime.cache.aset(cache_key, source, TEMPLATE_CACHE_SECONDS)
+    return source, current

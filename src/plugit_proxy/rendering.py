@@ -1,0 +1,206 @@
+"""Service templates: compiled once per process, rendered with the proxy's engine.
+
+Service templates are Django template language and may extend the proxy's `plugIt/base.html`.
+Compiled templates are kept in an LRU keyed by (service, template tag), so a page in steady
+state costs no parsing; a new tag is a new key. Rendering is synchronous CPU work; what the
+proxy's tags need from services is fetched before (and between) render passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from django.template import Context, Engine, TemplateSyntaxError
+from django.template.backends.django import get_installed_libraries
+from django.template.base import Origin, Template
+from django.template.loader_tags import BlockNode
+
+from plugit.exceptions import PlugItError
+
+from .templatetags.plugit_tags import (
+    INCLUDES_KEY,
+    MISSING_KEY,
+    SLOT_MARKER,
+    USERS_KEY,
+    Missing,
+    PlugitIncludeNode,
+)
+
+__all__ = [
+    "IncludeFetcher",
+    "Renderer",
+    "TemplateCompileError",
+    "TemplateRenderError",
+    "UserFetcher",
+    "apply_slots",
+]
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+MAX_RENDER_PASSES = 4
+
+IncludeFetcher = Callable[[set[str]], Awaitable[Mapping[str, Template | None]]]
+UserFetcher = Callable[[set[str]], Awaitable[Mapping[str, Mapping[str, Any] | None]]]
+
+
+class TemplateCompileError(PlugItError):
+    """A service template does not compile; the message says where."""
+
+
+class TemplateRenderError(PlugItError):
+    """A service template failed while rendering."""
+
+
+def build_engine(*, debug: bool = False) -> Engine:
+    """Make the engine of service templates: the proxy's layouts and tag libraries."""
+    libraries = dict(get_installed_libraries())
+    libraries.setdefault("staticfiles", "django.templatetags.static")  # pre-Django-3 name
+    return Engine(
+        dirs=[str(TEMPLATES_DIR)],
+        app_dirs=False,
+        libraries=libraries,
+        autoescape=True,
+        debug=debug,
+        loaders=[
+            ("django.template.loaders.cached.Loader", ["django.template.loaders.filesystem.Loader"])
+        ],
+    )
+
+
+class Renderer:
+    """Compiles, caches and renders templates; one per process."""
+
+    def __init__(self, engine: Engine | None = None, *, max_templates: int = 512) -> None:
+        self.engine = engine or build_engine()
+        self.max_templates = max_templates
+        self._compiled: OrderedDict[tuple[str, str], Template] = OrderedDict()
+
+    def warm_up(self) -> None:
+        """Load the proxy's own templates now rather than on the first request."""
+        for name in (
+            "plugIt/base.html",
+            "plugIt/error.html",
+            "plugIt/header.html",
+            "plugIt/menu.html",
+        ):
+            self.engine.get_template(name)
+
+    def cached(self, key: tuple[str, str]) -> Template | None:
+        """Return a compiled template from the LRU."""
+        compiled = self._compiled.get(key)
+        if compiled is not None:
+            self._compiled.move_to_end(key)
+        return compiled
+
+    def compile(self, key: tuple[str, str] | None, source: str, name: str) -> Template:
+        """Compile `source` (once per key) and keep it in the LRU (not when `key` is None)."""
+        compiled = None if key is None else self.cached(key)
+        if compiled is not None:
+            return compiled
+        try:
+            compiled = Template(source, origin=Origin(name), name=name, engine=self.engine)
+        except TemplateSyntaxError as error:
+            raise TemplateCompileError(f"template {name} does not compile: {error}") from None
+        if key is None:
+            return compiled
+        self._compiled[key] = compiled
+        while len(self._compiled) > self.max_templates:
+            self._compiled.popitem(last=False)
+        return compiled
+
+    def render_own(self, name: str, context: Mapping[str, Any]) -> str:
+        """Render one of the proxy's templates (layout parts, error pages)."""
+        return str(self.engine.get_template(name).render(Context(dict(context))))
+
+    async def render(
+        self,
+        template: Template,
+        data: Mapping[str, Any],
+        *,
+        fetch_includes: IncludeFetcher,
+        fetch_users: UserFetcher,
+        block: str | None = None,
+    ) -> str:
+        """Render `template` (or only its `block`), fetching what its tags need first."""
+        includes: dict[str, Template | None] = {}
+        users: dict[str, Mapping[str, Any] | None] = {}
+        wanted_includes = include_routes(template)
+        wanted_users: set[str] = set()
+        for _ in range(MAX_RENDER_PASSES):
+            await _fetch(wanted_includes, includes, fetch_includes)
+            await _fetch(wanted_users, users, fetch_users)
+            for fetched in list(includes.values()):
+                if fetched is not None:
+                    wanted_includes |= include_routes(fetched) - includes.keys()
+            if wanted_includes - includes.keys():
+                continue
+            missing = Missing()
+            context = Context(
+                {**data, INCLUDES_KEY: includes, USERS_KEY: users, MISSING_KEY: missing}
+            )
+            output = self._render_pass(template, context, block)
+            if not missing:
+                return output
+            wanted_includes = missing.includes - includes.keys()
+            wanted_users = missing.users - users.keys()
+            if not (wanted_includes or wanted_users):
+                return output
+        return output
+
+    def _render_pass(self, template: Template, context: Context, block: str | None) -> str:
+        try:
+            if block is not None:
+                node = find_block(template, block)
+                if node is not None:
+                    with (
+                        context.render_context.push_state(template),
+                        context.bind_template(template),
+                    ):
+                        return str(node.render(context))
+            return str(template.render(context))
+        except Exception as error:
+            raise TemplateRenderError(f"template {template.name} failed: {error!r}") from error
+
+
+async def _fetch(
+    wanted: set[str],
+    known: dict[str, Any],
+    fetch: Callable[[set[str]], Awaitable[Mapping[str, Any]]],
+) -> None:
+    todo = wanted - known.keys()
+    if todo:
+        found = await fetch(todo)
+        for key in todo:
+            known[key] = found.get(key)
+
+
+def include_routes(template: Template) -> set[str]:
+    """List the routes a template includes with `plugitInclude`."""
+    nodes = template.nodelist.get_nodes_by_type(PlugitIncludeNode)
+    return {node.route for node in nodes if isinstance(node, PlugitIncludeNode)}
+
+
+def find_block(template: Template, name: str) -> BlockNode | None:
+    """Find the block `name` in a template (its own blocks, not its parent's)."""
+    for node in template.nodelist.get_nodes_by_type(BlockNode):
+        if isinstance(node, BlockNode) and node.name == name:
+            return node
+    return None
+
+
+def apply_slots(body: str, slots: Mapping[str, str]) -> str:
+    """Put the per-request parts of the layout into a rendered page."""
+    for name, content in slots.items():
+        marker = SLOT_MARKER.format(name)
+        if marker in body:
+            body = body.replace(marker, content, 1)
+    return body
+
+
+async def gather_dict(jobs: Mapping[str, Awaitable[Any]]) -> dict[str, Any]:
+    """Await several jobs concurrently and name their results."""
+    results = await asyncio.gather(*jobs.values())
+    return dict(zip(jobs.keys(), results, strict=True))

@@ -1,0 +1,158 @@
+"""Meta, templates and pages in cache (sections 1, 4 steps 1, 3, 5, 7): counted on a real service."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from plugit import Service
+from plugit.settings import Settings
+from plugit.testing import LiveServer
+from plugit_proxy.cache import RedisCache
+
+from .conftest import ProxyFactory, as_user
+from .services import Counting, build_demo_service
+
+REDIS_URL = os.environ.get("PLUGIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def count_of(html: str) -> str:
+    found = re.search(r"id='count'>(\d+)<", html)
+    assert found
+    return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def counted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Counting, LiveServer]]:
+    """The demo service behind a call counter, on its own socket."""
+    counting = Counting(build_demo_service(str(tmp_path_factory.mktemp("counted"))))
+    with LiveServer(counting) as server:
+        yield counting, server
+
+
+async def test_steady_state_costs_one_upstream_call(
+    proxy_factory: ProxyFactory, counted: tuple[Counting, LiveServer]
+) -> None:
+    counting, server = counted
+    handle = proxy_factory(server.url, menu_action=None)
+    await handle.app.startup()
+    assert (await handle.client.get("/plugIt/public")).status_code == 200
+    before = dict(counting.calls)
+    for _ in range(5):
+        assert (await handle.client.get("/plugIt/public")).status_code == 200
+    assert counting.count("meta") == before.get("meta", 0)
+    assert counting.count("template") == before.get("template", 0)
+    assert counting.count("action") == before["action"] + 5
+
+
+async def test_concurrent_misses_are_coalesced(
+    proxy_factory: ProxyFactory, counted: tuple[Counting, LiveServer]
+) -> None:
+    counting, server = counted
+    handle = proxy_factory(server.url, menu_action=None)
+    await handle.app.startup()
+    before = dict(counting.calls)
+    responses = await asyncio.gather(*(handle.client.get("/plugIt/logged") for _ in range(20)))
+    assert {r.status_code for r in responses} == {403}  # anonymous; the meta was needed
+    assert counting.count("meta") == before.get("meta", 0) + 1
+    await as_user(handle.client, "log")
+    responses = await asyncio.gather(*(handle.client.get("/plugIt/logged") for _ in range(20)))
+    assert {r.status_code for r in responses} == {200}
+    assert counting.count("template") == before.get("template", 0) + 1
+    assert counting.count("action") == before.get("action", 0) + 20
+
+
+async def test_shared_page_cache(proxy: httpx.AsyncClient) -> None:
+    first = count_of((await proxy.get("/plugIt/cached")).text)
+    assert count_of((await proxy.get("/plugIt/cached")).text) == first
+    # The query is part of the key.
+    assert count_of((await proxy.get("/plugIt/cached?x=1")).text) != first
+
+
+async def test_restricted_page_with_null_by_user_is_cached_per_user(proxy: httpx.AsyncClient) -> None:
+    await as_user(proxy, "log")
+    logged = (await proxy.get("/plugIt/cached_restricted")).text
+    assert "id='who'>logged<" in logged
+    assert count_of((await proxy.get("/plugIt/cached_restricted")).text) == count_of(logged)
+    await as_user(proxy, "mem")
+    member = (await proxy.get("/plugIt/cached_restricted")).text
+    assert "id='who'>member<" in member
+    assert count_of(member) != count_of(logged)
+
+
+async def test_cache_by_user_false_is_shared_but_the_layout_is_not(proxy: httpx.AsyncClient) -> None:
+    await as_user(proxy, "log")
+    logged = (await proxy.get("/plugIt/cached_shared")).text
+    await as_user(proxy, "adm")
+    admin = (await proxy.get("/plugIt/cached_shared")).text
+    assert count_of(admin) == count_of(logged)
+    # The header (user name) and the CSRF token are never taken from the cache entry.
+    assert "Signed in as <strong>admin</strong>" in admin
+    assert "Signed in as <strong>logged</strong>" not in admin
+
+
+async def test_page_cache_is_per_organisation(proxy: httpx.AsyncClient) -> None:
+    first = count_of((await proxy.get("/plugIt/cached")).text)
+    await proxy.get("/plugIt/ebuio_setOrga?pk=-4&name=CNN")
+    assert count_of((await proxy.get("/plugIt/cached")).text) != first
+
+
+async def test_new_template_tag_is_picked_up_at_once(
+    proxy_factory: ProxyFactory, tmp_path: Path
+) -> None:
+    (tmp_path / "templates").mkdir()
+    template = tmp_path / "templates" / "t.html"
+    template.write_text("version one")
+    svc = Service(root=tmp_path, settings=Settings(debug=True))  # meta max-age 0
+
+    @svc.action("/", template="t.html")
+    def home(request: object) -> dict[str, str]:
+        return {}
+
+    with LiveServer(svc) as server:
+        handle = proxy_factory(server.url, menu_action=None)
+        await handle.app.startup()
+        assert (await handle.client.get("/plugIt/")).text == "version one"
+        template.write_text("version two")
+        assert (await handle.client.get("/plugIt/")).text == "version two"
+
+
+def redis_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.redis
+async def test_redis_cache_backend(
+    proxy_factory: ProxyFactory, counted: tuple[Counting, LiveServer]
+) -> None:
+    if not redis_reachable():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis must be reachable on CI")
+        pytest.skip("Redis is not running")
+    counting, server = counted
+    cache = RedisCache(REDIS_URL, {"KEY_PREFIX": f"plugit-test-{os.getpid()}-{id(counted)}"})
+    await cache.aset("probe", {"a": 1}, 30)
+    assert await cache.aget("probe") == {"a": 1}
+    assert await cache.aadd("probe", 2, 30) is False
+    assert await cache.ahas_key("probe")
+    assert await cache.adelete("probe")
+    handle = proxy_factory(server.url, cache=cache, menu_action=None)
+    await handle.app.startup()
+    first = count_of((await handle.client.get("/plugIt/cached?redis=1")).text)
+    before = dict(counting.calls)
+    # A second process shares the cache: a new proxy app finds the meta, template and page there.
+    other = proxy_factory(server.url, cache=cache, menu_action=None)
+    await other.app.startup()
+    assert count_of((await other.client.get("/plugIt/cached?redis=1")).text) == first
+    assert counting.calls == before

@@ -1,0 +1,74 @@
+"""Two depths for every SDK test: in-process (ASGI transport) and over a real socket.
+
+A test module defines a `service` fixture (module scope); the `client` fixture then runs each
+test twice: once through `httpx.ASGITransport`, once against a `LiveServer` (uvicorn on port 0)
+that is started the first time the module needs it and stopped when the module ends.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import httpx
+import pytest
+from starlette.types import ASGIApp
+
+from plugit.testing import LiveServer
+
+ServeFn = Callable[..., LiveServer]
+ConnectFn = Callable[..., httpx.AsyncClient]
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[ServeFn]:
+    """`live(app, host=...)`: the module's live server for that app, started on first use."""
+    servers: dict[tuple[int, str], LiveServer] = {}
+
+    def serve(app: ASGIApp, host: str = "127.0.0.1") -> LiveServer:
+        key = (id(app), host)
+        if key not in servers:
+            # As `Service.run` and `plugit serve` do: the guard, not uvicorn, reads
+            # X-Forwarded-For (and only with PI_USE_PROXY_IP).
+            servers[key] = LiveServer(app, host=host, proxy_headers=False).start()
+        return servers[key]
+
+    yield serve
+    # Stopping takes a poll interval of uvicorn's (~0.1 s): stop them all at once.
+    with concurrent.futures.ThreadPoolExecutor() as pool:
+        list(pool.map(LiveServer.stop, servers.values()))
+
+
+@pytest.fixture(params=["asgi", "live"])
+def depth(request: pytest.FixtureRequest) -> str:
+    """Which depth the test runs at: `asgi` (in-process) or `live` (real socket)."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def connect(depth: str, live: ServeFn) -> AsyncIterator[ConnectFn]:
+    """`connect(app, peer=...)`: an httpx client reaching `app` at the test's depth.
+
+    `peer` is the caller's address: in-process it is the ASGI client address, over a socket
+    the server is bound to it (so it must be a local address such as 127.0.0.1 or ::1).
+    """
+    clients: list[httpx.AsyncClient] = []
+
+    def open_client(app: ASGIApp, *, peer: str = "127.0.0.1") -> httpx.AsyncClient:
+        if depth == "asgi":
+            transport = httpx.ASGITransport(app, client=(peer, 1234))
+            client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        else:
+            client = httpx.AsyncClient(base_url=live(app, peer).url)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def client(connect: ConnectFn, service: ASGIApp) -> httpx.AsyncClient:
+    """A client for the module's `service`, at the test's depth."""
+    return connect(service)
