@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -70,9 +71,12 @@ class ActionSpec:
         meta.update(self.meta)  # type: ignore[typeddict-item]
         return meta
 
-    @property
+    @functools.cached_property
     def accepted_methods(self) -> frozenset[str]:
-        """Methods the action answers (HEAD with GET; OPTIONS when crossdomain)."""
+        """Methods the action answers (HEAD with GET; OPTIONS when crossdomain).
+
+        Computed once, on the first call (the registry is frozen by then).
+        """
         methods = set(self.methods)
         if "GET" in methods:
             methods.add("HEAD")

@@ -79,9 +79,9 @@ class Endpoints:
             return NOT_FOUND
         return Response(template.content, media_type="text/plain; charset=utf-8")
 
-    async def action(self, raw: StarletteRequest) -> Response:
-        """Run the action answering the route, the way the proxy asked for it."""
-        found = self.service.registry.resolve(raw.path_params["route"])
+    async def action(self, raw: StarletteRequest, route: str) -> Response:
+        """Run the action answering `route`, the way the proxy asked for it."""
+        found = self.service.registry.resolve(route)
         if found is None:
             return error_response(404, "no action answers this route")
         spec, kwargs = found
@@ -103,7 +103,8 @@ class Endpoints:
             response = error_response(500, "the action failed; see the service's log")
         finally:
             await raw.close()
-        response.headers.update(cors)
+        if cors:
+            response.headers.update(cors)
         return response
 
     async def mail(self, raw: StarletteRequest) -> Response:

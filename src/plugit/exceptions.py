@@ -10,6 +10,8 @@ PlugItError
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 
 class PlugItError(Exception):
     """Root of every error PlugIt raises on purpose."""
@@ -46,6 +48,6 @@ class APIResponseError(APIError):
         self.status_code = status_code
 
 
-def abort(status_code: int, description: str = "") -> None:
+def abort(status_code: int, description: str = "") -> NoReturn:
     """Stop the running action and answer `status_code` to the proxy."""
     raise Abort(status_code, description)

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.requests import Request as StarletteRequest
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from plugit.actions import ALL_METHODS, ActionSpec, declare_action, declared_in
+from plugit.actions import ActionSpec, declare_action, declared_in
 from plugit.endpoints import NOT_FOUND, Endpoints, MediaFiles
 from plugit.exceptions import ConfigurationError
 from plugit.guard import address_allowed, caller_address
@@ -69,6 +71,8 @@ class Service:
         self._interceptors: list[Interceptor] = []
         self._websockets: list[tuple[CompiledRoute, WebSocketHandler]] = []
         self._handler: Handler | None = None
+        self._on_startup: list[Callable[[], Any]] = []
+        self._on_shutdown: list[Callable[[], Any]] = []
         self._app: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None
 
     # -- declaring --------------------------------------------------------------------------
@@ -114,6 +118,18 @@ class Service:
             return func
 
         return decorate
+
+    def on_startup(self, func: F) -> F:
+        """Run `func()` (sync or async) when the server starts, before the first request."""
+        self._check_not_serving("add a start-up hook")
+        self._on_startup.append(func)
+        return func
+
+    def on_shutdown(self, func: F) -> F:
+        """Run `func()` (sync or async) when the server stops (last added runs first)."""
+        self._check_not_serving("add a shutdown hook")
+        self._on_shutdown.append(func)
+        return func
 
     def mail_handler(self, func: F) -> F:
         """Receive users' e-mail replies relayed by the proxy (see PROTOCOL.md §6)."""
@@ -164,18 +180,19 @@ class Service:
         self._handler = chain(self._interceptors)
         for problem in self.check():
             log.warning("%s", problem)
-        app = Starlette(routes=self._routes(Endpoints(self)), lifespan=self._lifespan)
-        return NetworkGuard(app, self.settings)
+        endpoints = Endpoints(self)
+        app = Starlette(routes=self._routes(endpoints), lifespan=self._lifespan)
+        return ServiceApp(app, endpoints, self.settings)
 
     def _routes(self, endpoints: Endpoints) -> list[BaseRoute]:
         base = self.settings.base_url
+        # HTTP action calls never reach these routes: ServiceApp answers them directly.
         return [
             Route(base + PATH_PING, endpoints.ping, methods=["GET"]),
             Route(base + PATH_VERSION, endpoints.version, methods=["GET"]),
             Route(base + PATH_MAIL, endpoints.mail, methods=["POST"]),
             Route(base + PATH_META + "{route:path}", endpoints.meta, methods=["GET"]),
             Route(base + PATH_TEMPLATE + "{route:path}", endpoints.template, methods=["GET"]),
-            Route(base + PATH_ACTION + "{route:path}", endpoints.action, methods=ALL_METHODS),
             WebSocketRoute(base + PATH_ACTION + "{route:path}", self._websocket),
             Mount(
                 base + PATH_MEDIA.rstrip("/"),
@@ -198,31 +215,56 @@ class Service:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        for hook in self._on_startup:
+            await _run_hook(hook)
         log.info(
             "%s: %d actions, serving under %s",
             self.name,
             len(self.registry),
             self.settings.base_url,
         )
-        yield
+        try:
+            yield
+        finally:
+            for hook in reversed(self._on_shutdown):
+                await _run_hook(hook)
 
 
-class NetworkGuard:
-    """Answer a plain 404 to callers outside PI_ALLOWED_NETWORKS on the guarded calls."""
+async def _run_hook(hook: Callable[[], Any]) -> None:
+    if inspect.iscoroutinefunction(hook):
+        await hook()
+    else:
+        await run_in_threadpool(hook)
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], settings: Settings):
+
+class ServiceApp:
+    """The ASGI entry: the network guard, then action calls answered directly (the hot path,
+    spared Starlette's routing and middleware), then Starlette for everything else."""
+
+    def __init__(self, app: Starlette, endpoints: Endpoints, settings: Settings) -> None:
         self.app = app
+        self.endpoints = endpoints
         self.settings = settings
         self.guarded = tuple(settings.base_url + path for path in GUARDED_PATHS)
+        self.action_prefix = settings.base_url + PATH_ACTION
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        guarded = scope["type"] in {"http", "websocket"} and scope["path"].startswith(self.guarded)
-        if not guarded or self._allowed(scope):
+        kind = scope["type"]
+        if kind == "lifespan":
             await self.app(scope, receive, send)
-        elif scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 4404})
+            return
+        path: str = scope["path"]
+        if path.startswith(self.guarded) and not self._allowed(scope):
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 4404})
+            else:
+                await NOT_FOUND(scope, receive, send)
+        elif kind == "http" and path.startswith(self.action_prefix):
+            route = path[len(self.action_prefix) :]
+            response = await self.endpoints.action(StarletteRequest(scope, receive), route)
+            await response(scope, receive, send)
         else:
-            await NOT_FOUND(scope, receive, send)
+            await self.app(scope, receive, send)
 
     def _allowed(self, scope: Scope) -> bool:
         client = scope.get("client")

@@ -2,8 +2,8 @@
 
 Page paths (`<mount>...` except `<mount>ebuio_api/`) go to the lean page pipeline; static
 files to WhiteNoise; everything else (the services' API, the root redirect, later the admin)
-to Django's own handler. The application owns the per-process objects: it opens the upstream pool on ASGI
-lifespan start-up, in the running loop, and closes it on shutdown.
+to Django's own handler. The application owns the per-process objects: it opens the upstream
+pool on ASGI lifespan start-up, in the running loop, and closes it on shutdown.
 
     uvicorn plugit_proxy.asgi:application          (configured by PLUGIT_* variables)
 """

@@ -60,24 +60,38 @@ class CsrfConfig:
 
 @dataclass(kw_only=True)
 class CsrfState:
-    """The CSRF secret of one request, and whether its cookie must be (re)sent."""
+    """The CSRF secret of one request; a new one is made (and sent) only when a page uses it."""
 
     config: CsrfConfig
-    secret: str
-    is_new: bool
+    cookie_secret: str | None
+    _secret: str | None = field(default=None, repr=False)
     _token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_cookies(cls, config: CsrfConfig, cookies: dict[str, str]) -> CsrfState:
-        """Take the secret from the cookie, or make a new one when it is missing or bad."""
+        """Take the secret from the cookie, unless it is missing or malformed."""
         secret = cookies.get(config.cookie_name, "")
         try:
             _check_token_format(secret)
         except InvalidTokenFormat:
-            return cls(config=config, secret=_get_new_csrf_string(), is_new=True)
+            return cls(config=config, cookie_secret=None)
         if len(secret) != CSRF_SECRET_LENGTH:
-            return cls(config=config, secret=_get_new_csrf_string(), is_new=True)
-        return cls(config=config, secret=secret, is_new=False)
+            return cls(config=config, cookie_secret=None)
+        return cls(config=config, cookie_secret=secret)
+
+    @property
+    def is_new(self) -> bool:
+        """Tell whether this request had no usable CSRF cookie."""
+        return self.cookie_secret is None
+
+    @property
+    def secret(self) -> str:
+        """Give the secret, making a new one (and later its cookie) when there was none."""
+        if self.cookie_secret is not None:
+            return self.cookie_secret
+        if self._secret is None:
+            self._secret = _get_new_csrf_string()
+        return self._secret
 
     @property
     def token(self) -> str:
@@ -107,8 +121,8 @@ class CsrfState:
         return None
 
     def set_cookie(self, response: Response) -> None:
-        """Send the cookie when the secret was just made."""
-        if not self.is_new:
+        """Send the cookie when a new secret was made for this request."""
+        if self._secret is None:
             return
         config = self.config
         response.set_cookie(

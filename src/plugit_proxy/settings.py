@@ -146,7 +146,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "plugit_proxy": {"handlers": ["console"], "level": env_str("PLUGIT_LOG_LEVEL", "INFO")},
+        "plugit_proxy": {
+            "handlers": ["console"],
+            "level": env_str("PLUGIT_LOG_LEVEL", "INFO").upper(),
+        },
     },
 }
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from plugit import simulation
+
 from .config import Project
 from .identity import ANONYMOUS, Identity, Organisation, User
 from .sessions import Session
@@ -25,42 +27,32 @@ USER_MODES: dict[str, str] = {
 }
 DEFAULT_USER_MODE = "ano"
 
-SIMULATED_ORGAS: tuple[Organisation, ...] = (
-    Organisation(pk=-1, name="EBU", codops="zzebu"),
-    Organisation(pk=-2, name="RTS", codops="chrts"),
-    Organisation(pk=-3, name="BBC", codops="gbbbc"),
-    Organisation(pk=-4, name="CNN", codops="uscnn"),
+# The users and organisations themselves come from plugit.simulation, which the SDK's test
+# kit shares: a service meets the same people under its tests and behind `plugit proxy`.
+SIMULATED_ORGAS: tuple[Organisation, ...] = tuple(
+    Organisation(pk=orga.pk, name=orga.name, codops=orga.codops) for orga in simulation.ORGAS
 )
-DEFAULT_ORGA = SIMULATED_ORGAS[0]
+DEFAULT_ORGA = next(orga for orga in SIMULATED_ORGAS if orga.pk == simulation.DEFAULT_ORGA.pk)
+
+
+def _user(person: simulation.SimulatedUser) -> User:
+    assert person.pk is not None
+    return User(
+        pk=person.pk,
+        uuid=f"00000000-0000-4000-8000-{-person.pk:012d}",
+        username=person.username,
+        first_name=person.first_name,
+        last_name=person.last_name,
+        email=person.email,
+        ebuio_member=person.member,
+        ebuio_admin=person.admin,
+    )
+
 
 _USERS: dict[str, User] = {
-    "log": User(
-        pk=-1,
-        uuid="00000000-0000-4000-8000-000000000001",
-        username="logged",
-        first_name="Logged",
-        last_name="User",
-        email="logged@example.org",
-    ),
-    "mem": User(
-        pk=-2,
-        uuid="00000000-0000-4000-8000-000000000002",
-        username="member",
-        first_name="Member",
-        last_name="User",
-        email="member@example.org",
-        ebuio_member=True,
-    ),
-    "adm": User(
-        pk=-3,
-        uuid="00000000-0000-4000-8000-000000000003",
-        username="admin",
-        first_name="Admin",
-        last_name="User",
-        email="admin@example.org",
-        ebuio_member=True,
-        ebuio_admin=True,
-    ),
+    mode: _user(person)
+    for mode, person in simulation.USERS_BY_MODE.items()
+    if person.pk is not None
 }
 
 

@@ -41,8 +41,12 @@ class StaticFiles:
             for name, value in scope["headers"]
         }
         response = static_file.get_response(scope["method"], meta)
-        headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers]
-        await send({"type": "http.response.start", "status": int(response.status), "headers": headers})
+        headers = [
+            (k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers
+        ]
+        await send(
+            {"type": "http.response.start", "status": int(response.status), "headers": headers}
+        )
         file = response.file
         if file is None:
             await send({"type": "http.response.body", "body": b""})

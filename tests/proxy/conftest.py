@@ -17,7 +17,7 @@ os.environ.setdefault("PLUGIT_DATA_DIR", tempfile.mkdtemp(prefix="plugit-proxy-t
 os.environ.setdefault("PLUGIT_SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plugit_proxy.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -75,7 +75,12 @@ async def proxy_factory() -> AsyncIterator[ProxyFactory]:
     opened: list[tuple[ProxyApplication, httpx.AsyncClient, LiveServer | None]] = []
 
     def factory(
-        url: str, *, live: bool = False, cache: object = None, peer: str = "127.0.0.1", **project: object
+        url: str,
+        *,
+        live: bool = False,
+        cache: object = None,
+        peer: str = "127.0.0.1",
+        **project: object,
     ) -> ProxyHandle:
         app = build_application(make_config(url, **project), cache=cache or fresh_cache())  # type: ignore[arg-type]
         server: LiveServer | None = None
@@ -84,7 +89,9 @@ async def proxy_factory() -> AsyncIterator[ProxyFactory]:
             client = httpx.AsyncClient(base_url=server.url, timeout=10)
         else:
             transport = httpx.ASGITransport(app, client=(peer, 4321))
-            client = httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=10)
+            client = httpx.AsyncClient(
+                transport=transport, base_url="http://testserver", timeout=10
+            )
         opened.append((app, client, server))
         return ProxyHandle(app, client)
 
@@ -98,11 +105,11 @@ async def proxy_factory() -> AsyncIterator[ProxyFactory]:
 
 
 @pytest.fixture
-async def proxy(proxy_factory: ProxyFactory, demo_service: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+async def proxy(proxy_factory: ProxyFactory, demo_service: LiveServer) -> httpx.AsyncClient:
     """An in-process proxy in front of the demo service, lifespan started."""
     handle = proxy_factory(demo_service.url)
     await handle.app.startup()
-    yield handle.client
+    return handle.client
 
 
 async def as_user(client: httpx.AsyncClient, mode: str) -> None:

@@ -59,8 +59,7 @@ TEMPLATES = {
     "part.html": "{% load plugit_tags %}<span id='part'>part {{ text }} "
     '{% plugitInclude "/deep" %}</span>',
     "deep.html": "<em id='deep'>deep {{ text }}</em>",
-    "getuser.html": BASE
-    + "{% load plugit_tags %}{% block content %}{% plugitGetUser owner as u %}"
+    "getuser.html": BASE + "{% load plugit_tags %}{% block content %}{% plugitGetUser owner as u %}"
     "<p id='owner'>{{ u.username }}|{{ u.email }}|{{ u.id }}</p>"
     "{% plugitGetUser 12345 as nobody %}<p id='nobody'>{{ nobody|default:'none' }}</p>"
     "{% endblock %}",
@@ -188,7 +187,9 @@ def build_demo_service(root: str) -> Service:
     @svc.action("/file")
     def file(request: Any) -> Any:
         return PlugItSendFile(
-            str(Path(root) / "report.txt"), "text/plain", as_attachment=True,
+            str(Path(root) / "report.txt"),
+            "text/plain",
+            as_attachment=True,
             attachment_filename="report.txt",
         )
 

@@ -46,7 +46,9 @@ async def test_form_fields_and_files_are_forwarded_without_ebuio(proxy: httpx.As
 async def test_other_methods_reach_the_action(proxy: httpx.AsyncClient) -> None:
     token = await csrf_token(proxy)
     headers = {"X-CSRFToken": token}
-    assert (await proxy.put("/plugIt/echo", headers=headers, data={"a": "1"})).json()["method"] == "PUT"
+    assert (await proxy.put("/plugIt/echo", headers=headers, data={"a": "1"})).json()[
+        "method"
+    ] == "PUT"
     assert (await proxy.delete("/plugIt/echo", headers=headers)).json()["method"] == "DELETE"
 
 
@@ -81,7 +83,9 @@ async def test_user_field_outside_the_allow_list_is_an_error_page(proxy: httpx.A
     assert "Configuration error" in response.text
 
 
-async def test_allow_list_is_per_project(proxy_factory: ProxyFactory, demo_service: LiveServer) -> None:
+async def test_allow_list_is_per_project(
+    proxy_factory: ProxyFactory, demo_service: LiveServer
+) -> None:
     handle = proxy_factory(demo_service.url, user_fields=("username",))
     await handle.app.startup()
     response = await handle.client.get("/plugIt/userinfo")

@@ -1,4 +1,4 @@
-"""Meta, templates and pages in cache (sections 1, 4 steps 1, 3, 5, 7): counted on a real service."""
+"""Meta, templates and pages in cache (section 4 steps 1, 3, 5, 7), counted on a real service."""
 
 from __future__ import annotations
 
@@ -76,7 +76,9 @@ async def test_shared_page_cache(proxy: httpx.AsyncClient) -> None:
     assert count_of((await proxy.get("/plugIt/cached?x=1")).text) != first
 
 
-async def test_restricted_page_with_null_by_user_is_cached_per_user(proxy: httpx.AsyncClient) -> None:
+async def test_restricted_page_with_null_by_user_is_cached_per_user(
+    proxy: httpx.AsyncClient,
+) -> None:
     await as_user(proxy, "log")
     logged = (await proxy.get("/plugIt/cached_restricted")).text
     assert "id='who'>logged<" in logged
@@ -87,7 +89,9 @@ async def test_restricted_page_with_null_by_user_is_cached_per_user(proxy: httpx
     assert count_of(member) != count_of(logged)
 
 
-async def test_cache_by_user_false_is_shared_but_the_layout_is_not(proxy: httpx.AsyncClient) -> None:
+async def test_cache_by_user_false_is_shared_but_the_layout_is_not(
+    proxy: httpx.AsyncClient,
+) -> None:
     await as_user(proxy, "log")
     logged = (await proxy.get("/plugIt/cached_shared")).text
     await as_user(proxy, "adm")
@@ -156,3 +160,19 @@ async def test_redis_cache_backend(
     await other.app.startup()
     assert count_of((await other.client.get("/plugIt/cached?redis=1")).text) == first
     assert counting.calls == before
+
+
+async def test_sessions_in_the_cache_engine(
+    proxy_factory: ProxyFactory, demo_service: LiveServer
+) -> None:
+    """With PLUGIT_REDIS_URL, sessions use Django's cache engine: its async path must work."""
+    from django.contrib.sessions.backends.cache import SessionStore
+
+    from plugit_proxy.sessions import SessionManager
+
+    handle = proxy_factory(demo_service.url)
+    handle.app.runtime.sessions = SessionManager(store_class=SessionStore)
+    await handle.app.startup()
+    await as_user(handle.client, "adm")
+    assert len(handle.client.cookies["sessionid"]) == 32  # a key, not signed data
+    assert "Signed in as <strong>admin</strong>" in (await handle.client.get("/plugIt/")).text

@@ -1,4 +1,4 @@
-"""Forms (section 4): an unsafe request without the proxy's CSRF token is refused, nothing called."""
+"""Forms (section 4): an unsafe request without the CSRF token is refused, nothing called."""
 
 from __future__ import annotations
 

@@ -56,7 +56,8 @@ async def test_refused_connection_is_a_502_page(
     assert "plugit-header" in response.text
     assert "Traceback" not in response.text
     logged = caplog.text
-    assert url in logged and "/plugIt/some/page" in logged
+    assert url in logged
+    assert "/plugIt/some/page" in logged
 
 
 async def test_hanging_service_is_a_fast_504_page(

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from plugit.cli import new, serve
+from plugit.cli import demo, new, serve
 from plugit.exceptions import PlugItError
 
 
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         register_proxy(commands)
+        demo.register(commands)  # it runs the proxy
     return parser
 
 

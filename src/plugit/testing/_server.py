@@ -29,6 +29,8 @@ class LiveServer:
         self.port: int = self._socket.getsockname()[1]
         config.setdefault("log_level", "warning")
         config.setdefault("lifespan", "on")
+        # Like production: never let X-Forwarded-For replace the socket peer behind our back.
+        config.setdefault("proxy_headers", False)
         self._server = uvicorn.Server(uvicorn.Config(app, **config))
         self._thread = threading.Thread(target=self._serve, name=f"LiveServer:{self.port}")
         self._failure: BaseException | None = None

@@ -1,21 +1,18 @@
-"""The API's routes, relative to a project's API root."""
+"""The API's routes, relative to a project's API root (pks may be negative: simulated ones)."""
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import re_path
 
 from . import views
 
 app_name = "plugit_api"
 
 urlpatterns = [
-    path("user/<str:key>", views.user),
-    path("user/<str:key>/", views.user),
-    path("subscriptions/<int:pk>", views.subscriptions),
-    path("subscriptions/<int:pk>/", views.subscriptions),
-    path("orga/<int:pk>", views.orga),
-    path("orga/<int:pk>/", views.orga),
-    path("orgas/", views.orgas),
-    path("members/", views.members),
-    path("mail/", views.mail),
+    re_path(r"^user/(?P<key>[-\w]+)/?$", views.user),
+    re_path(r"^subscriptions/(?P<pk>-?\d+)/?$", views.subscriptions),
+    re_path(r"^orga/(?P<pk>-?\d+)/?$", views.orga),
+    re_path(r"^orgas/?$", views.orgas),
+    re_path(r"^members/?$", views.members),
+    re_path(r"^mail/?$", views.mail),
 ]

@@ -65,22 +65,22 @@ async def user(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @require_GET
-async def subscriptions(request: HttpRequest, pk: int) -> HttpResponse:
+async def subscriptions(request: HttpRequest, pk: str) -> HttpResponse:
     """`GET subscriptions/<pk>`: the user's subscription labels for this project."""
     found = _context(request)
     if found is None:
         return _not_found("project")
     project, identities = found
-    return JsonResponse(await identities.get_subscriptions(project, pk), safe=False)
+    return JsonResponse(await identities.get_subscriptions(project, int(pk)), safe=False)
 
 
 @require_GET
-async def orga(request: HttpRequest, pk: int) -> HttpResponse:
+async def orga(request: HttpRequest, pk: str) -> HttpResponse:
     """`GET orga/<pk>`."""
     found = _context(request)
     if found is None:
         return _not_found("project")
-    organisation = await found[1].get_orga(pk)
+    organisation = await found[1].get_orga(int(pk))
     if organisation is None:
         return _not_found("organisation")
     return JsonResponse(

@@ -6,7 +6,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import aiohttp
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request as BrowserRequest
+from starlette.types import Message, Receive
 
 from plugit.protocol import (
     FORWARDED_BROWSER_HEADERS,
@@ -146,7 +148,7 @@ async def request_body(
         body = await read_capped(page)
         headers["Content-Type"] = content_type
         return body, query + extras
-    form = await page.request.form(max_files=1000, max_fields=1000)
+    form = await read_form(page)
     fields = browser_params(form.multi_items()) + extras
     if not any(isinstance(value, UploadFile) for _, value in fields):
         return [(k, str(v)) for k, v in fields], query
@@ -162,6 +164,39 @@ async def request_body(
         else:
             data.add_field(name, str(value))
     return data, query
+
+
+async def read_form(page: Page) -> FormData:
+    """Parse the browser's form once; the body stays readable for proxy mode."""
+    form = page.extras.get("form")
+    if isinstance(form, FormData):
+        return form
+    body = await read_capped(page)
+    scope = page.request.scope
+    form = await BrowserRequest(scope, _replay(body)).form(max_files=1000, max_fields=1000)
+    page.extras["form"] = form
+    page.request = BrowserRequest(scope, _replay(body))
+    return form
+
+
+async def close_form(page: Page) -> None:
+    """Close the uploaded files of a parsed form."""
+    form = page.extras.pop("form", None)
+    if isinstance(form, FormData):
+        await form.close()
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 async def read_capped(page: Page) -> bytes:

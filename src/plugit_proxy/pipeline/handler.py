@@ -18,6 +18,7 @@ from ..config import Project
 from ..csrf import SAFE_METHODS, CsrfState
 from ..rendering import TemplateCompileError, TemplateRenderError
 from ..upstream import UpstreamError
+from .action import close_form, read_form
 from .errors import error_response
 from .media import MEDIA_PREFIX, serve_media
 from .page import serve_page
@@ -57,7 +58,11 @@ class PageHandler:
                 logger.exception(
                     "could not save the session (%s %s)", request.method, request.url.path
                 )
-        await response(scope, receive, send)
+        try:
+            await response(scope, receive, send)
+        finally:
+            if page is not None:
+                await close_form(page)
 
     async def _open(self, request: Request, project: Project, route: str) -> Page:
         runtime = self.runtime
@@ -97,7 +102,7 @@ class PageHandler:
         sent = request.headers.get(page.runtime.csrf.header_name, "")
         content_type = request.headers.get("content-type", "")
         if not sent and content_type.startswith(FORM_TYPES):
-            form = await request.form(max_files=1000, max_fields=1000)
+            form = await read_form(page)
             value = form.get(CSRF_FORM_FIELD, "")
             sent = value if isinstance(value, str) else ""
         own_origin = f"{request.url.scheme}://{request.url.netloc}"

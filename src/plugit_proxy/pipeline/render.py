@@ -71,6 +71,11 @@ def header_html(runtime: Runtime, page: Page | None) -> str:
     """Render the layout's header: platform, user, and (standalone) the switchers."""
     identity = page.identity if page else Identity()
     project = page.project if page else None
+    # Everything the header shows is in the key: a cached header is never another's.
+    key = (project, page.here if page else "/", identity)
+    cached = runtime.headers.get(key)
+    if cached is not None:
+        return cached
     context = {
         "platform_name": runtime.config.platform_name,
         "base_url": project.mount if project else "/",
@@ -84,7 +89,9 @@ def header_html(runtime: Runtime, page: Page | None) -> str:
         "user_modes": list(USER_MODES.items()),
         "user": identity.user,
     }
-    return runtime.renderer.render_own("plugIt/header.html", context)
+    html = runtime.renderer.render_own("plugIt/header.html", context)
+    runtime.headers.put(key, html)
+    return html
 
 
 def menu_html(runtime: Runtime, menu: str) -> str:

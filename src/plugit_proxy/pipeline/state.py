@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.core.cache.backends.base import BaseCache
 from starlette.requests import Request
@@ -17,7 +19,29 @@ from ..rendering import Renderer
 from ..sessions import Session, SessionManager
 from ..upstream import SingleFlight, Upstream
 
-__all__ = ["Page", "PageError", "Runtime"]
+__all__ = ["LRU", "Page", "PageError", "Runtime"]
+
+V = TypeVar("V")
+
+
+class LRU(Generic[V]):
+    """A small bounded mapping that forgets the least recently used entry."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
+
+    def get(self, key: Hashable) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
 
 
 @dataclass(kw_only=True)
@@ -32,6 +56,7 @@ class Runtime:
     csrf: CsrfConfig
     identities: IdentityProvider
     flights: SingleFlight = field(default_factory=SingleFlight)
+    headers: LRU[str] = field(default_factory=lambda: LRU(2048))
 
 
 @dataclass(kw_only=True)

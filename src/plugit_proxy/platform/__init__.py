@@ -1,0 +1,1 @@
+"""The hosted platform: accounts, organisations, projects, memberships and API keys."""

@@ -1,0 +1,12 @@
+"""The platform as a Django app."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class PlatformConfig(AppConfig):
+    name = "plugit_proxy.platform"
+    label = "platform"
+    verbose_name = "PlugIt platform"
+    default_auto_field = "django.db.models.BigAutoField"

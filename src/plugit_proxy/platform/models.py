@@ -1,0 +1,211 @@
+"""The hosted platform's data: accounts, organisations, projects, memberships, subscriptions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from plugit.protocol import DEFAULT_USER_FIELDS
+
+from .keys import hash_api_key
+
+# The user fields a project may be granted: the protocol's allow-list plus the labels of the
+# user's subscriptions to the project.
+SUBSCRIPTION_LABELS = "subscription_labels"
+GRANTABLE_USER_FIELDS = (*DEFAULT_USER_FIELDS, SUBSCRIPTION_LABELS)
+
+
+def default_user_fields() -> list[str]:
+    """What a new project receives unless told otherwise: the protocol's default list."""
+    return list(DEFAULT_USER_FIELDS)
+
+
+class Role(models.TextChoices):
+    """A membership's role, in an organisation or a project."""
+
+    MEMBER = "member", "Member"
+    ADMIN = "admin", "Administrator"
+
+
+class User(AbstractUser):
+    """A platform account; services may also find it by `uuid` (PROTOCOL.md §6)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+
+class Organisation(models.Model):
+    """A member organisation, known by its EBU code (`codops`)."""
+
+    codops = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    members: models.ManyToManyField[User, OrganisationMembership] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="OrganisationMembership", related_name="organisations"
+    )
+
+    class Meta:
+        ordering: ClassVar = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.codops})"
+
+
+class OrganisationMembership(models.Model):
+    """A user's membership of an organisation, as member or administrator."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user", "organisation"], name="one_orga_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organisation} ({self.role})"
+
+
+class Visibility(models.TextChoices):
+    """Who may open a project's pages at all (each page's own rules apply on top)."""
+
+    PUBLIC = "public", "Public (each page's rules decide)"
+    SIGNED_IN = "signed_in", "Signed-in users"
+    MEMBERS = "members", "Project members only"
+
+
+class Layout(models.TextChoices):
+    """The page layout a project's pages are rendered in."""
+
+    MENU = "menu", "With side menu"
+    PLAIN = "plain", "Plain"
+
+
+class Project(models.Model):
+    """A service (or several instances of one) shown to users under `/p/<slug>/`."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    orga_mode = models.BooleanField("organisation mode", default=False)
+    proxy_mode = models.BooleanField(default=False)
+    menu_action = models.CharField(max_length=100, blank=True, default="menubar")
+    layout = models.CharField(max_length=10, choices=Layout.choices, default=Layout.MENU)
+    requires_https = models.BooleanField("requires HTTPS", default=False)
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    allowed_organisations = models.ManyToManyField(
+        Organisation,
+        blank=True,
+        related_name="joinable_projects",
+        help_text="Organisations allowed to join; empty means any organisation.",
+    )
+    user_fields = models.JSONField(
+        default=default_user_fields,
+        help_text=f"User fields the service may receive: any of {', '.join(GRANTABLE_USER_FIELDS)}.",
+    )
+    api_key_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    members: models.ManyToManyField[User, ProjectMembership] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="ProjectMembership", related_name="projects"
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        unknown = sorted(set(self.user_fields or []) - set(GRANTABLE_USER_FIELDS))
+        if unknown:
+            raise ValidationError(
+                {"user_fields": f"Unknown user fields {unknown}; allowed: {GRANTABLE_USER_FIELDS}"}
+            )
+
+    def set_api_key(self, key: str) -> None:
+        """Keep only the key's keyed hash; the key itself is shown once and never stored."""
+        self.api_key_hash = hash_api_key(key)
+
+    @property
+    def service_urls(self) -> list[str]:
+        """The base URLs of the project's service instances, in order."""
+        return [service.url for service in self.services.all()]
+
+
+class ProjectService(models.Model):
+    """One instance of a project's service; calls are spread over the project's instances."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="services")
+    url = models.URLField("base URL", max_length=500)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering: ClassVar = ["position", "pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["project", "url"], name="one_url_per_project")
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class ProjectMembership(models.Model):
+    """A user's membership of a project, as member or administrator."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user", "project"], name="one_project_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} ({self.role})"
+
+
+class SubscriptionQuerySet(models.QuerySet["Subscription"]):
+    """Subscriptions, with a filter for those valid now."""
+
+    def valid(self, at: object = None) -> SubscriptionQuerySet:
+        """Those whose validity dates include `at` (default: now); open ends always match."""
+        moment = at or timezone.now()
+        return self.filter(
+            models.Q(valid_from__isnull=True) | models.Q(valid_from__lte=moment),
+            models.Q(valid_until__isnull=True) | models.Q(valid_until__gt=moment),
+        )
+
+
+class Subscription(models.Model):
+    """A label a user holds for a project (e.g. a paid plan), valid between two dates."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="subscriptions")
+    label = models.CharField(max_length=100)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        ordering: ClassVar = ["label"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["user", "project", "label"], name="one_subscription_per_label"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} of {self.user} for {self.project}"

@@ -1,0 +1,146 @@
+"""Small pieces, fast: configuration, the CLI, caching arithmetic, single flight, helpers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from plugit.exceptions import ConfigurationError, PlugItError
+from plugit_proxy.cli import register
+from plugit_proxy.config import Project
+from plugit_proxy.identity import Identity, User
+from plugit_proxy.pipeline.access import address_in, refused_rule
+from plugit_proxy.pipeline.meta import meta_max_age
+from plugit_proxy.pipeline.proxymode import _replaced
+from plugit_proxy.templatetags.plugit_tags import url_target_blank
+from plugit_proxy.upstream import SingleFlight, UpstreamError, UpstreamTimeout
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="plugit")
+    register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+def test_cli_defaults() -> None:
+    args = parse(["proxy", "--service", "http://127.0.0.1:5000"])
+    assert (args.host, args.port, args.orga_mode, args.proxy_mode) == (
+        "127.0.0.1",
+        8000,
+        None,
+        None,
+    )
+    assert callable(args.handler)
+
+
+def test_cli_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLUGIT_SERVICE_URL", "http://svc:1")
+    monkeypatch.setenv("PLUGIT_PORT", "9001")
+    monkeypatch.setenv("PLUGIT_ORGA_MODE", "false")
+    monkeypatch.setenv("PLUGIT_MENU_ACTION", "nav")
+    monkeypatch.setenv("PLUGIT_WORKERS", "3")
+    args = parse(["proxy"])
+    assert (args.service, args.port, args.orga_mode, args.menu_action, args.workers) == (
+        "http://svc:1",
+        9001,
+        False,
+        "nav",
+        3,
+    )
+    assert parse(["proxy", "--orga-mode", "--port", "1"]).orga_mode is True
+
+
+def test_project_validation() -> None:
+    with pytest.raises(ConfigurationError, match="mount"):
+        Project(key="x", name="x", mount="plugIt", service_urls=("http://a",))
+    with pytest.raises(ConfigurationError, match="http://"):
+        Project(key="x", name="x", mount="/p/", service_urls=("ftp://a",))
+    project = Project(key="x", name="x", mount="/p/", service_urls=("http://a", "http://b/"))
+    assert project.service_urls == ("http://a/", "http://b/")
+    assert {project.service_url for _ in range(4)} == {"http://a/", "http://b/"}
+
+
+def test_meta_max_age() -> None:
+    soon = datetime.now(UTC) + timedelta(seconds=120)
+    assert 110 <= meta_max_age(format_datetime(soon, usegmt=True)) <= 120
+    assert meta_max_age(format_datetime(datetime.now(UTC) - timedelta(1), usegmt=True)) == 0
+    assert meta_max_age(None) == 300
+    assert meta_max_age("garbage") == 300
+
+
+def test_address_in_networks() -> None:
+    assert address_in("10.0.0.1", ["10.0.0.0/8"])
+    assert address_in("::1", ["127.0.0.1/32", "::1/128"])
+    assert not address_in("192.168.1.1", ["10.0.0.0/8", "not a network"])
+    assert not address_in("not an address", ["0.0.0.0/0"])
+
+
+def test_rules_need_a_signed_in_user() -> None:
+    meta = {"template_tag": "", "only_member_user": True}
+    fake_member = User(pk=None, ebuio_member=True)  # anonymous with a member flag: still refused
+    assert refused_rule(meta, Identity(user=fake_member), "127.0.0.1", False) == "only_member_user"
+    assert refused_rule(meta, Identity(user=User(pk=5, ebuio_member=True)), "", False) is None
+
+
+def test_url_target_blank_keeps_safety() -> None:
+    assert (
+        url_target_blank("<a href='x'>")
+        == '<a target="_blank" rel="noopener noreferrer" href=\'x\'>'
+    )
+    assert url_target_blank('<a target="self" href="x">') == '<a target="self" href="x">'
+
+
+async def test_token_replaced_across_chunk_boundaries() -> None:
+    class Chunks:
+        def __init__(self, parts: list[bytes]) -> None:
+            self.parts = parts
+
+        async def __aiter__(self):  # type: ignore[no-untyped-def]
+            for part in self.parts:
+                yield part
+
+    placeholder = b"{~__PLUGIT_CSRF_TOKEN__~}"
+    body = b"a" + placeholder + b"b" + placeholder
+    for cut in range(len(body)):
+        chunks = Chunks([body[:cut], body[cut:]])
+        out = b"".join([c async for c in _replaced(chunks, placeholder.decode(), "TOKEN")])  # type: ignore[arg-type]
+        assert out == b"aTOKENbTOKEN"
+
+
+async def test_single_flight_shares_one_call_and_survives_cancellation() -> None:
+    flights = SingleFlight()
+    calls = 0
+
+    async def work() -> str:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return "done"
+
+    first = asyncio.create_task(flights.do("k", work))
+    others = [asyncio.create_task(flights.do("k", work)) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    first.cancel()  # an impatient caller leaves; the others still get the answer
+    assert await asyncio.gather(*others) == ["done"] * 5
+    assert calls == 1
+    assert await flights.do("k", work) == "done"
+    assert calls == 2
+
+
+async def test_single_flight_shares_failures() -> None:
+    flights = SingleFlight()
+
+    async def fail() -> None:
+        await asyncio.sleep(0.01)
+        raise UpstreamTimeout("late", url="http://x/")
+
+    results = await asyncio.gather(
+        *(flights.do("k", fail) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(r, UpstreamTimeout) for r in results)
+    assert issubclass(UpstreamError, PlugItError)
+    assert UpstreamTimeout.status == 504
