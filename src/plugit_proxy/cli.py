@@ -123,6 +123,9 @@ def run_proxy(
         port=port,
         workers=count if count > 1 else None,
         lifespan="on",
+        # The browser's address is the socket peer; X-Forwarded-For is honoured only when
+        # HONOR_X_FORWARDED_FOR says so (by the pipeline), never silently by uvicorn.
+        proxy_headers=False,
         log_level=os.environ.get("PLUGIT_LOG_LEVEL", "info").lower(),
     )
     return 0

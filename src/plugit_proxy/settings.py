@@ -73,7 +73,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "bootstrap",
     "plugit_proxy.apps.PlugItProxyConfig",
+    "plugit_proxy.platform.apps.PlatformConfig",
 ]
+AUTH_USER_MODEL = "platform.User"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -60,13 +60,14 @@ Renderer = Callable[..., Rendered]
 
 
 @pytest.fixture
-def render() -> Renderer:
+def render(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
     """Render a page's template with Django and the context the proxy adds, for a user."""
     django = pytest.importorskip("django")
     from django.conf import settings
 
     if not settings.configured:  # numbers render localized: Django needs settings, the proxy's
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plugit_proxy.settings")
+        os.environ.setdefault("PLUGIT_DATA_DIR", str(tmp_path_factory.mktemp("proxy-data")))
         django.setup()
     from django import template
 

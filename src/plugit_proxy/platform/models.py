@@ -110,7 +110,7 @@ class Project(models.Model):
     )
     user_fields = models.JSONField(
         default=default_user_fields,
-        help_text=f"User fields the service may receive: any of {', '.join(GRANTABLE_USER_FIELDS)}.",
+        help_text="User fields the service may receive: any of " + ", ".join(GRANTABLE_USER_FIELDS),
     )
     api_key_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     members: models.ManyToManyField[User, ProjectMembership] = models.ManyToManyField(
