@@ -34,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_arguments(parser)
     parser.set_defaults(handler=_handle)
 
+    from .mail.cli import register as register_mail
+    from .platform.cli import register as register_platform
+
+    register_platform(subparsers)
+    register_mail(subparsers)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the proxy's flags (each with its PLUGIT_* variable)."""

@@ -1,0 +1,1 @@
+"""Mail on behalf of services: a durable outbox, and replies routed back to services."""

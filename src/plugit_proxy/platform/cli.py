@@ -1,0 +1,43 @@
+"""`plugit platform apply|serve`: set a platform up from a file, and run it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+
+def register(commands: Any) -> None:
+    """Add the `platform` command group."""
+    parser = commands.add_parser("platform", help="the hosted platform: apply a file, serve it")
+    actions = parser.add_subparsers(dest="platform_command", required=True, metavar="ACTION")
+
+    apply = actions.add_parser(
+        "apply", help="create or update organisations, users, projects from a TOML file"
+    )
+    apply.add_argument("file", type=Path, help="the platform file, e.g. platform.toml")
+    apply.set_defaults(handler=_apply)
+
+    serve = actions.add_parser("serve", help="serve the platform (migrates the database first)")
+    serve.add_argument("--host", default=os.environ.get("PLUGIT_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PLUGIT_PORT", "8000")))
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ["PLUGIT_WORKERS"]) if os.environ.get("PLUGIT_WORKERS") else None,
+        help="worker processes (default: the number of cores) (PLUGIT_WORKERS)",
+    )
+    serve.set_defaults(handler=_serve)
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from plugit_proxy.platform.apply import apply_file
+
+    return apply_file(args.file)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from plugit_proxy.platform.serve import serve
+
+    return serve(host=args.host, port=args.port, workers=args.workers)
