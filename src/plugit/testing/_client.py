@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, TypedDict, Unpack
+from typing import Any, Generic, Self, TypedDict, TypeVar, Unpack
 
 import httpx
 from starlette.types import ASGIApp
@@ -25,6 +25,8 @@ from plugit.protocol import DEFAULT_USER_FIELDS
 from plugit.simulation import ANONYMOUS, DEFAULT_ORGA, Orga, SimulatedUser
 from plugit.testing._flow import Files, Flow, Outgoing, Page, PageRequest, Params, page_flow
 from plugit.testing._transport import BlockingASGITransport, asgi_transport
+
+HTTP = TypeVar("HTTP", httpx.Client, httpx.AsyncClient)
 
 IN_PROCESS_HOST = "http://testserver"
 DEFAULT_TIMEOUT = 10.0
@@ -111,12 +113,8 @@ def _send_kwargs(outgoing: Outgoing) -> dict[str, Any]:
     }
 
 
-class ServiceClient:
-    """Call a service like a proxy: in-process (an ASGI app) or `ServiceClient.at(url)`.
-
-    `user`, `orga`, `orga_mode` and `remote_addr` are the defaults of every call;
-    `user_fields` is the proxy's allow-list of user fields (PIAPI_USERDATA).
-    """
+class _ClientBase(Generic[HTTP]):
+    """What both clients share: the call defaults and the HTTP client they drive."""
 
     def __init__(
         self,
@@ -137,12 +135,29 @@ class ServiceClient:
             remote_addr=remote_addr,
             user_fields=user_fields,
         )
-        self._http = self._client(app, base_url, timeout)
+        self._http: HTTP = self._client(app, base_url, timeout)
 
     @classmethod
     def at(cls, url: str, **options: Unpack[ClientOptions]) -> Self:
         """A client of the live service at `url` (its base URL, PI_BASE_URL included)."""
         return cls(base_url=url, **options)
+
+    @property
+    def base_url(self) -> str:
+        """The service's base URL the calls go to."""
+        return str(self._http.base_url)
+
+    @staticmethod
+    def _client(app: ASGIApp | None, base_url: str | None, timeout: float) -> HTTP:
+        raise NotImplementedError
+
+
+class ServiceClient(_ClientBase[httpx.Client]):
+    """Call a service like a proxy: in-process (an ASGI app) or `ServiceClient.at(url)`.
+
+    `user`, `orga`, `orga_mode` and `remote_addr` are the defaults of every call;
+    `user_fields` is the proxy's allow-list of user fields (PIAPI_USERDATA).
+    """
 
     @staticmethod
     def _client(app: ASGIApp | None, base_url: str | None, timeout: float) -> httpx.Client:
@@ -155,11 +170,6 @@ class ServiceClient:
             base_url=base_url or IN_PROCESS_HOST + _service_prefix(app),
             timeout=timeout,
         )
-
-    @property
-    def base_url(self) -> str:
-        """The service's base URL the calls go to."""
-        return str(self._http.base_url)
 
     def request(self, method: str, path: str, **options: Unpack[CallOptions]) -> Page:
         """Make the browser's request `method path` through the simulated proxy."""
@@ -203,34 +213,8 @@ class ServiceClient:
                 return page
 
 
-class AsyncServiceClient:
+class AsyncServiceClient(_ClientBase[httpx.AsyncClient]):
     """The async twin of `ServiceClient`: same calls, awaitable; `async with` or `aclose()`."""
-
-    def __init__(
-        self,
-        app: ASGIApp | None = None,
-        *,
-        base_url: str | None = None,
-        user: SimulatedUser = ANONYMOUS,
-        orga: Orga | None = DEFAULT_ORGA,
-        orga_mode: bool = True,
-        remote_addr: str = "127.0.0.1",
-        user_fields: Sequence[str] = DEFAULT_USER_FIELDS,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> None:
-        self.defaults = _Defaults(
-            user=user,
-            orga=orga,
-            orga_mode=orga_mode,
-            remote_addr=remote_addr,
-            user_fields=user_fields,
-        )
-        self._http = self._client(app, base_url, timeout)
-
-    @classmethod
-    def at(cls, url: str, **options: Unpack[ClientOptions]) -> Self:
-        """A client of the live service at `url` (its base URL, PI_BASE_URL included)."""
-        return cls(base_url=url, **options)
 
     @staticmethod
     def _client(app: ASGIApp | None, base_url: str | None, timeout: float) -> httpx.AsyncClient:
@@ -243,11 +227,6 @@ class AsyncServiceClient:
             base_url=base_url or IN_PROCESS_HOST + _service_prefix(app),
             timeout=timeout,
         )
-
-    @property
-    def base_url(self) -> str:
-        """The service's base URL the calls go to."""
-        return str(self._http.base_url)
 
     async def request(self, method: str, path: str, **options: Unpack[CallOptions]) -> Page:
         """Make the browser's request `method path` through the simulated proxy."""
