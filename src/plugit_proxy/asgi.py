@@ -12,18 +12,31 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.base import BaseCache
+from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.types import Receive, Scope, Send
 
 from plugit.exceptions import ConfigurationError
 
+from .api.auth import authorised, refuse, split_key
 from .config import STANDALONE_MOUNT, Project, ProxyConfig, UpstreamConfig
 from .identity import IdentityProvider
 
-__all__ = ["API_PREFIX", "ProxyApplication", "build_application", "config_from_settings"]
+if TYPE_CHECKING:
+    from .pipeline.project import ProjectRegistry
+    from .platform.projects import PlatformProjects
+
+__all__ = [
+    "API_PREFIX",
+    "ProxyApplication",
+    "build_application",
+    "build_platform",
+    "config_from_settings",
+    "platform_config_from_settings",
+]
 
 logger = logging.getLogger("plugit_proxy")
 
@@ -36,7 +49,12 @@ class ProxyApplication:
     """Route page paths to the pipeline and the rest to Django; run the lifespan."""
 
     def __init__(
-        self, *, config: ProxyConfig, cache: BaseCache, identities: IdentityProvider
+        self,
+        *,
+        config: ProxyConfig,
+        cache: BaseCache,
+        identities: IdentityProvider,
+        projects: PlatformProjects | None = None,
     ) -> None:
         from django.core.asgi import get_asgi_application
 
@@ -57,22 +75,41 @@ class ProxyApplication:
             csrf=CsrfConfig.from_settings(),
             identities=identities,
         )
-        self.registry = ProjectRegistry(config.projects)
+        # The platform's projects come from the database and change while it runs.
+        self.platform = projects
+        self.registry: ProjectRegistry | PlatformProjects = projects or ProjectRegistry(
+            config.projects
+        )
         self.pages = PageHandler(self.runtime)
         self.django: Any = get_asgi_application()
         self.static = StaticFiles()
+        from django.conf import settings
+
+        self.https_redirect = bool(settings.SECURE_SSL_REDIRECT)  # opt-in: PLUGIT_HTTPS_REDIRECT
+        self.mail_sender: Any = None  # a mail.worker.BackgroundSender once started
         self.started = False
 
     async def startup(self) -> None:
         """Open the upstream pool in the running loop; load the layout templates."""
         await self.runtime.upstream.start()
         self.runtime.renderer.warm_up()
+        if self.platform is not None:
+            await self.platform.start()
+        if self.mail_sender is None:  # the outbox, sent from this process (docs/mail.md)
+            from .mail.worker import start_background_sender
+
+            self.mail_sender = start_background_sender()
         self.started = True
 
     async def shutdown(self) -> None:
         """Close the upstream pool and the cache's async connections."""
+        if self.platform is not None:
+            await self.platform.stop()
         await self.runtime.upstream.aclose()
         await self.runtime.cache.aclose()
+        if self.mail_sender is not None:
+            await self.mail_sender.stop()
+            self.mail_sender = None
         self.started = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -87,13 +124,21 @@ class ProxyApplication:
         if not self.started:  # a server without lifespan support
             await self.startup()
         path: str = scope["path"]
+        if self.https_redirect and scope.get("scheme") == "http":
+            url = Request(scope).url.replace(scheme="https")
+            await RedirectResponse(str(url), status_code=301)(scope, receive, send)
+            return
         resolved = self.registry.resolve(path)
         if resolved is not None:
             project, route = resolved
             if not route.startswith(API_PREFIX):
                 await self.pages(scope, receive, send, project, route)
                 return
-            scope = {**scope, SCOPE_PROJECT: project}
+            api_scope = self._api_scope(scope, project, route)
+            if api_scope is None:
+                await refuse(send)
+                return
+            scope = api_scope
         elif (project_ := self.registry.mount_without_slash(path)) is not None:
             await RedirectResponse(project_.mount, status_code=302)(scope, receive, send)
             return
@@ -101,6 +146,18 @@ class ProxyApplication:
             await self.static.serve(static_file, scope, receive, send)
             return
         await self.django({**scope, SCOPE_RUNTIME: self.runtime}, receive, send)
+
+    def _api_scope(self, scope: Scope, project: Project, route: str) -> Scope | None:
+        """Check the project's API key; give the scope Django serves the call with."""
+        if project.api_key_hash is None:  # the standalone proxy's API needs no key
+            return {**scope, SCOPE_PROJECT: project}
+        headers = dict(scope.get("headers") or [])
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        key, call = split_key(route[len(API_PREFIX) :], authorization)
+        if not authorised(project, key):
+            return None
+        path = project.mount + API_PREFIX.lstrip("/") + call  # the key leaves the path
+        return {**scope, "path": path, "raw_path": path.encode(), SCOPE_PROJECT: project}
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -141,19 +198,38 @@ def config_from_settings() -> ProxyConfig:
         user_fields=tuple(settings.PLUGIT_USER_FIELDS),
         honor_x_forwarded_for=settings.PLUGIT_HONOR_X_FORWARDED_FOR,
     )
-    upstream = UpstreamConfig(
+    return ProxyConfig(
+        platform_name=settings.PLUGIT_PLATFORM_NAME,
+        static_url=settings.STATIC_URL,
+        standalone=True,
+        upstream=upstream_from_settings(),
+        projects=(project,),
+    )
+
+
+def platform_config_from_settings() -> ProxyConfig:
+    """Read the hosted platform's configuration (its projects come from the database)."""
+    from django.conf import settings
+
+    return ProxyConfig(
+        platform_name=settings.PLUGIT_PLATFORM_NAME,
+        static_url=settings.STATIC_URL,
+        standalone=False,
+        upstream=upstream_from_settings(),
+        projects=(),
+    )
+
+
+def upstream_from_settings() -> UpstreamConfig:
+    """Read the deadlines and limits of service calls."""
+    from django.conf import settings
+
+    return UpstreamConfig(
         connect_timeout=_number(
             "PLUGIT_UPSTREAM_CONNECT_TIMEOUT", settings.PLUGIT_UPSTREAM_CONNECT_TIMEOUT
         ),
         timeout=_number("PLUGIT_UPSTREAM_TIMEOUT", settings.PLUGIT_UPSTREAM_TIMEOUT),
         max_body=int(_number("PLUGIT_UPSTREAM_MAX_BODY", settings.PLUGIT_UPSTREAM_MAX_BODY)),
-    )
-    return ProxyConfig(
-        platform_name=settings.PLUGIT_PLATFORM_NAME,
-        static_url=settings.STATIC_URL,
-        standalone=True,
-        upstream=upstream,
-        projects=(project,),
     )
 
 
@@ -175,12 +251,20 @@ def build_application(
     cache: BaseCache | None = None,
     identities: IdentityProvider | None = None,
 ) -> ProxyApplication:
-    """Build the proxy (from Django settings unless `config` is given)."""
+    """Build the proxy (from Django settings unless `config` is given).
+
+    `PLUGIT_MODE=platform` (what `plugit platform serve` sets) builds the hosted platform:
+    projects and accounts from the database, the same page pipeline.
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plugit_proxy.settings")
     import django
 
     django.setup(set_prefix=False)
+    from django.conf import settings
     from django.core.cache import caches
+
+    if config is None and settings.PLUGIT_MODE == "platform":
+        return build_platform(cache=cache or caches["default"])
 
     from .standalone import StandaloneIdentities
 
@@ -188,6 +272,25 @@ def build_application(
         config=config or config_from_settings(),
         cache=cache or caches["default"],
         identities=identities or StandaloneIdentities(),
+    )
+
+
+def build_platform(*, cache: BaseCache) -> ProxyApplication:
+    """Build the hosted platform: database projects, real accounts, the same pipeline."""
+    from django.conf import settings
+
+    from .platform.identities import PlatformIdentities
+    from .platform.projects import PlatformProjects
+
+    identities = PlatformIdentities(cache, lifetime=settings.PLUGIT_ACCOUNT_CACHE_SECONDS)
+    projects = PlatformProjects(
+        refresh=settings.PLUGIT_PROJECTS_REFRESH, on_accounts_change=identities.forget_all
+    )
+    return ProxyApplication(
+        config=platform_config_from_settings(),
+        cache=cache,
+        identities=identities,
+        projects=projects,
     )
 
 

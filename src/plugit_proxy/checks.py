@@ -21,6 +21,8 @@ def check_proxy_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     from .asgi import config_from_settings
 
     messages: list[CheckMessage] = []
+    if settings.PLUGIT_MODE == "platform":  # projects come from the database, not settings
+        return messages
     try:
         config_from_settings()
     except ConfigurationError as error:

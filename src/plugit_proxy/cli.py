@@ -78,6 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="worker processes, the number of cores by default (PLUGIT_WORKERS)",
     )
     parser.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=_env_bool("PLUGIT_ACCESS_LOG"),
+        help="log every request (uvicorn's access log), off by default (PLUGIT_ACCESS_LOG)",
+    )
+    parser.add_argument(
         "--data-dir",
         default=env("PLUGIT_DATA_DIR"),
         help="database and secret key, ./.plugit by default (PLUGIT_DATA_DIR)",
@@ -94,6 +100,7 @@ def _handle(args: argparse.Namespace) -> int:
         menu_action=args.menu_action,
         workers=args.workers,
         data_dir=args.data_dir,
+        access_log=bool(args.access_log),
     )
 
 
@@ -107,6 +114,7 @@ def run_proxy(
     menu_action: str | None = None,
     workers: int | None = None,
     data_dir: str | None = None,
+    access_log: bool = False,
 ) -> int:
     """Prepare the data directory and database, then serve the proxy with uvicorn."""
     _export(
@@ -132,6 +140,8 @@ def run_proxy(
         # The browser's address is the socket peer; X-Forwarded-For is honoured only when
         # HONOR_X_FORWARDED_FOR says so (by the pipeline), never silently by uvicorn.
         proxy_headers=False,
+        # One log line per request costs a worker several percent of its time: opt-in.
+        access_log=access_log,
         log_level=os.environ.get("PLUGIT_LOG_LEVEL", "info").lower(),
     )
     return 0

@@ -31,6 +31,13 @@ class Project:
     menu_action: str | None = DEFAULT_MENU_ACTION
     user_fields: tuple[str, ...] = DEFAULT_USER_FIELDS
     honor_x_forwarded_for: bool = False
+    # Hosted platform only (the standalone proxy keeps the defaults): who may open the
+    # project at all (`public`, `signed_in`, `members`), whether its pages need HTTPS, which
+    # organisations it accepts (None: any) and the keyed hash of its API key (None: no key).
+    visibility: str = "public"
+    requires_https: bool = False
+    allowed_orgas: frozenset[int] | None = None
+    api_key_hash: str | None = None
     _turn: Iterator[int] = field(default_factory=itertools.count, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -7,24 +7,46 @@ cookie's secret, and, when it says where it comes from (`Origin`), come from thi
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.middleware.csrf import (  # type: ignore[attr-defined]
+    CSRF_ALLOWED_CHARS,
     CSRF_SECRET_LENGTH,
     InvalidTokenFormat,
     _check_token_format,
     _does_token_match,
     _get_new_csrf_string,
-    _mask_cipher_secret,
 )
 from starlette.responses import Response
 
 from plugit.protocol import CSRF_FORM_FIELD
 
-__all__ = ["SAFE_METHODS", "CsrfConfig", "CsrfState"]
+__all__ = ["SAFE_METHODS", "CsrfConfig", "CsrfState", "mask_secret"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+_INDEX = {char: index for index, char in enumerate(CSRF_ALLOWED_CHARS)}
+# Random bytes below this map evenly onto the allowed characters (the rest are dropped).
+_EVEN_BELOW = 256 - 256 % len(CSRF_ALLOWED_CHARS)
+
+
+def mask_secret(secret: str) -> str:
+    """Mask a CSRF secret exactly as Django's `_mask_cipher_secret` does, only faster.
+
+    Django draws the 32 characters of the mask one `secrets.choice` (one system call) at a
+    time; this draws them from one `secrets.token_bytes` call, just as uniformly.
+    """
+    chars, size = CSRF_ALLOWED_CHARS, len(CSRF_ALLOWED_CHARS)
+    mask: list[str] = []
+    while len(mask) < CSRF_SECRET_LENGTH:
+        mask.extend(chars[byte % size] for byte in secrets.token_bytes(48) if byte < _EVEN_BELOW)
+    del mask[CSRF_SECRET_LENGTH:]
+    cipher = "".join(
+        chars[(_INDEX[x] + _INDEX[y]) % size] for x, y in zip(secret, mask, strict=True)
+    )
+    return "".join(mask) + cipher
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +119,7 @@ class CsrfState:
     def token(self) -> str:
         """Give this request's masked token (the value forms and scripts send back)."""
         if self._token is None:
-            self._token = _mask_cipher_secret(self.secret)
+            self._token = mask_secret(self.secret)
         return self._token
 
     def check(self, sent_token: str, origin: str | None, own_origin: str) -> str | None:

@@ -7,12 +7,12 @@ users and organisations (plugit_proxy.standalone); a hosted platform plugs in re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from .config import Project
 from .sessions import Session
 
-__all__ = ["Identity", "IdentityProvider", "Organisation", "User"]
+__all__ = ["Identity", "IdentityProvider", "Organisation", "OrganisationSwitching", "User"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +49,7 @@ class User:
     ebuio_admin: bool = False
     ebuio_orga_member: bool = False
     ebuio_orga_admin: bool = False
+    subscription_labels: tuple[str, ...] = ()  # for the project it is seen from
     orgas: tuple[Organisation, ...] = field(default=(), repr=False)
 
     @property
@@ -80,6 +81,7 @@ _FIELD_NAMES = frozenset(
         "ebuio_admin",
         "ebuio_orga_member",
         "ebuio_orga_admin",
+        "subscription_labels",
     }
 )
 _KNOWN_FIELDS = _FIELD_NAMES | {"id"}
@@ -96,6 +98,7 @@ class Identity:
     orgas: tuple[Organisation, ...] = ()
     user_mode: str | None = None  # standalone only: ano, log, mem, adm
     real_users: bool = False
+    login_url: str | None = None  # where an anonymous user signs in (None: no sign-in page)
 
 
 class IdentityProvider(Protocol):
@@ -123,4 +126,13 @@ class IdentityProvider(Protocol):
 
     async def get_subscriptions(self, project: Project, pk: int) -> list[str]:
         """List the subscription labels a user holds for a project."""
+        ...
+
+
+@runtime_checkable
+class OrganisationSwitching(Protocol):
+    """A provider of real accounts whose users switch between their own organisations."""
+
+    async def switch_orga(self, session: Session, identity: Identity, pk: int) -> bool:
+        """Make organisation `pk` current; False when the user may not switch to it."""
         ...

@@ -9,6 +9,7 @@ proxy's tags need from services is fetched before (and between) render passes.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -77,6 +78,9 @@ class Renderer:
         self.engine = engine or build_engine()
         self.max_templates = max_templates
         self._compiled: OrderedDict[tuple[str, str], Template] = OrderedDict()
+        self._includes: weakref.WeakKeyDictionary[Template, frozenset[str]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def warm_up(self) -> None:
         """Load the proxy's own templates now rather than on the first request."""
@@ -111,6 +115,13 @@ class Renderer:
             self._compiled.popitem(last=False)
         return compiled
 
+    def include_routes(self, template: Template) -> frozenset[str]:
+        """List the routes `template` includes (its node tree is walked once, not per page)."""
+        routes = self._includes.get(template)
+        if routes is None:
+            routes = self._includes[template] = frozenset(include_routes(template))
+        return routes
+
     def render_own(self, name: str, context: Mapping[str, Any]) -> str:
         """Render one of the proxy's templates (layout parts, error pages)."""
         return str(self.engine.get_template(name).render(Context(dict(context))))
@@ -127,14 +138,14 @@ class Renderer:
         """Render `template` (or only its `block`), fetching what its tags need first."""
         includes: dict[str, Template | None] = {}
         users: dict[str, Mapping[str, Any] | None] = {}
-        wanted_includes = include_routes(template)
+        wanted_includes = set(self.include_routes(template))
         wanted_users: set[str] = set()
         for _ in range(MAX_RENDER_PASSES):
             await _fetch(wanted_includes, includes, fetch_includes)
             await _fetch(wanted_users, users, fetch_users)
             for fetched in list(includes.values()):
                 if fetched is not None:
-                    wanted_includes |= include_routes(fetched) - includes.keys()
+                    wanted_includes |= self.include_routes(fetched) - includes.keys()
             if wanted_includes - includes.keys():
                 continue
             missing = Missing()

@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 from plugit.protocol import DEFAULT_USER_FIELDS
+from plugit_proxy.mail.emailurl import parse_email_url
 
 
 def env_str(name: str, default: str = "", *aliases: str) -> str:
@@ -61,6 +62,9 @@ def secret_key(directory: Path) -> str:
 
 DATA_DIR = data_dir()
 SECRET_KEY = secret_key(DATA_DIR)
+# `standalone` (one service, simulated users: `plugit proxy`) or `platform` (projects and
+# accounts from the database: `plugit platform serve`).
+PLUGIT_MODE = env_str("PLUGIT_MODE", "standalone").strip().lower()
 DEBUG = env_bool("PLUGIT_DEBUG", False)
 ALLOWED_HOSTS = list(env_list("PLUGIT_ALLOWED_HOSTS", ("*",)))
 CSRF_TRUSTED_ORIGINS = list(env_list("PLUGIT_CSRF_TRUSTED_ORIGINS", ()))
@@ -74,6 +78,12 @@ INSTALLED_APPS = [
     "bootstrap",
     "plugit_proxy.apps.PlugItProxyConfig",
     "plugit_proxy.platform.apps.PlatformConfig",
+    "django.contrib.admin",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "plugit_proxy.mail",
 ]
 AUTH_USER_MODEL = "platform.User"
 
@@ -84,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "plugit_proxy.urls"
@@ -99,17 +110,25 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "plugit_proxy.platform.views.platform_context",
             ],
         },
     },
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(DATA_DIR / "db.sqlite3"),
+DATABASE_URL = env_str("PLUGIT_DATABASE_URL")
+if DATABASE_URL:
+    import dj_database_url
+
+    # No persistent connections: the async ORM runs queries in worker threads.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "db.sqlite3"),
+        }
     }
-}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("PLUGIT_REDIS_URL")
@@ -125,8 +144,47 @@ else:
     # Signed cookies need no shared store, so several worker processes agree on a session.
     SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_ENGINE = env_str("PLUGIT_SESSION_ENGINE", SESSION_ENGINE)
+# Several platforms (or test runs) may share one Redis: give each its own key prefix.
+CACHES["default"]["KEY_PREFIX"] = env_str("PLUGIT_CACHE_PREFIX", "plugit")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# -- HTTPS: all opt-in, so plain HTTP on 127.0.0.1 works with nothing set ---------------------
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("PLUGIT_SECURE_COOKIES", False)
+SECURE_SSL_REDIRECT = env_bool("PLUGIT_HTTPS_REDIRECT", False)
+SECURE_HSTS_SECONDS = int(env_str("PLUGIT_HSTS_SECONDS", "0"))
+if env_bool("PLUGIT_BEHIND_TLS_PROXY", False):  # trust X-Forwarded-Proto from the proxy
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# -- Accounts (django-allauth): sign-up with e-mail verification, log in/out, password ---
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env_str("PLUGIT_EMAIL_VERIFICATION", "mandatory")
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SESSION_COOKIE_SECURE else "http"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+SOCIALACCOUNT_ONLY = False
+# Single sign-on through OpenID Connect, when a provider is configured.
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+if env_str("PLUGIT_OIDC_SERVER_URL"):
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "APPS": [
+            {
+                "provider_id": env_str("PLUGIT_OIDC_PROVIDER_ID", "sso"),
+                "name": env_str("PLUGIT_OIDC_NAME", "Single sign-on"),
+                "client_id": env_str("PLUGIT_OIDC_CLIENT_ID"),
+                "secret": env_str("PLUGIT_OIDC_SECRET"),
+                "settings": {"server_url": env_str("PLUGIT_OIDC_SERVER_URL")},
+            }
+        ]
+    }
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -135,8 +193,20 @@ STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns without it; files come from
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-EMAIL_BACKEND = env_str("PLUGIT_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env_str("PLUGIT_MAIL_SENDER", "notifications@example.org")
+# -- Mail (plugit_proxy.mail, docs/mail.md): the outbox's server and the platform's address ---
+_EMAIL = parse_email_url(
+    env_str("PLUGIT_EMAIL_URL"), default_backend=env_str("PLUGIT_EMAIL_BACKEND")
+)
+EMAIL_BACKEND = _EMAIL.backend
+EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT = _EMAIL.host, _EMAIL.port, _EMAIL.timeout
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _EMAIL.user, _EMAIL.password
+EMAIL_USE_TLS, EMAIL_USE_SSL = _EMAIL.use_tls, _EMAIL.use_ssl
+EMAIL_FILE_PATH = _EMAIL.file_path or str(DATA_DIR / "mail")
+PLUGIT_MAIL_SENDER = env_str("PLUGIT_MAIL_SENDER", "notifications@example.org")
+DEFAULT_FROM_EMAIL = PLUGIT_MAIL_SENDER
+PLUGIT_MAIL_BACKGROUND = env_bool("PLUGIT_MAIL_BACKGROUND", True)
+PLUGIT_MAIL_MAX_ATTEMPTS = int(env_str("PLUGIT_MAIL_MAX_ATTEMPTS", "25"))
+PLUGIT_MAIL_REPLY_DAYS = int(env_str("PLUGIT_MAIL_REPLY_DAYS", "90"))
 
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -168,3 +238,9 @@ PLUGIT_PLATFORM_NAME = env_str("PLUGIT_PLATFORM_NAME", "PlugIt")
 PLUGIT_UPSTREAM_CONNECT_TIMEOUT = env_str("PLUGIT_UPSTREAM_CONNECT_TIMEOUT", "5")
 PLUGIT_UPSTREAM_TIMEOUT = env_str("PLUGIT_UPSTREAM_TIMEOUT", "30")
 PLUGIT_UPSTREAM_MAX_BODY = env_str("PLUGIT_UPSTREAM_MAX_BODY", str(10 * 1024 * 1024))
+
+# -- The hosted platform (`plugit platform serve`) -------------------------------------------
+# How often a process looks for changed projects in the database (one cheap query), and how
+# long it keeps a user's memberships in the cache (changes also evict them at once).
+PLUGIT_PROJECTS_REFRESH = float(env_str("PLUGIT_PROJECTS_REFRESH", "2"))
+PLUGIT_ACCOUNT_CACHE_SECONDS = int(env_str("PLUGIT_ACCOUNT_CACHE_SECONDS", "60"))

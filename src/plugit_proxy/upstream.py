@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -36,6 +38,8 @@ __all__ = [
 logger = logging.getLogger("plugit_proxy.upstream")
 
 CHUNK_SIZE = 64 * 1024
+# orjson turns integers of 19 digits or more into floats when they leave 64 bits: json never.
+_LONG_DIGITS = re.compile(rb"\d{19}")
 
 
 class UpstreamError(PlugItError):
@@ -114,6 +118,11 @@ class UpstreamAnswer:
         """Decode the JSON body; an empty body means no data (`{}`)."""
         if not self.body.strip():
             return {}
+        if _LONG_DIGITS.search(self.body) is None:
+            try:
+                return orjson.loads(self.body)
+            except orjson.JSONDecodeError:
+                pass  # what orjson refuses and json accepts (NaN, UTF-16, lone surrogates)
         try:
             return json.loads(self.body)
         except ValueError as error:

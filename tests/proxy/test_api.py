@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import httpx
-from django.core import mail
-from django.test import override_settings
 
 STANDALONE_UUID = "00000000-0000-4000-8000-000000000002"
 
@@ -36,26 +34,6 @@ async def test_members_and_subscriptions(proxy: httpx.AsyncClient) -> None:
     members = (await proxy.get("/plugIt/ebuio_api/members/")).json()["members"]
     assert [m["username"] for m in members] == ["member", "admin"]
     assert (await proxy.get("/plugIt/ebuio_api/subscriptions/-1")).json() == []
-
-
-async def test_mail_goes_through_django_mail(proxy: httpx.AsyncClient) -> None:
-    data = {
-        "sender": "service@example.org",
-        "subject": "Hello",
-        "message": "Body",
-        "dests": ["a@example.org", "b@example.org"],
-        "response_id": "poll-7",
-    }
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
-        mail.outbox = []
-        response = await proxy.post("/plugIt/ebuio_api/mail/", data=data)
-        assert response.status_code == 200
-        assert response.json() == {}
-        [sent] = mail.outbox
-    assert sent.subject == "Hello"
-    assert sent.to == ["a@example.org", "b@example.org"]
-    assert sent.reply_to[0].startswith("notifications+")
-    assert sent.reply_to[0].endswith("@example.org")
 
 
 async def test_api_refuses_wrong_methods(proxy: httpx.AsyncClient) -> None:

@@ -10,19 +10,17 @@ import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from ..config import Project
 from ..identity import IdentityProvider, Organisation, User
+from ..mail import tokens
+from ..mail.conf import mail_settings
+from ..mail.outbox import MailFormError, enqueue, read_form
 
 logger = logging.getLogger("plugit_proxy.api")
-
-MAIL_TOKEN_SALT = "plugit.mail.reply"  # noqa: S105 - a salt, not a secret
 
 
 def _context(request: HttpRequest) -> tuple[Project, IdentityProvider] | None:
@@ -47,6 +45,11 @@ def user_json(user: User, project: Project) -> dict[str, Any]:
         for orga in user.orgas
     ]
     return data
+
+
+def accepts(project: Project, orga: Organisation) -> bool:
+    """Tell whether the project accepts the organisation (its limits, if it has any)."""
+    return project.allowed_orgas is None or orga.pk in project.allowed_orgas
 
 
 def orga_json(orga: Organisation) -> dict[str, Any]:
@@ -81,7 +84,7 @@ async def orga(request: HttpRequest, pk: str) -> HttpResponse:
     if found is None:
         return _not_found("project")
     organisation = await found[1].get_orga(int(pk))
-    if organisation is None:
+    if organisation is None or not accepts(found[0], organisation):
         return _not_found("organisation")
     return JsonResponse(
         {"pk": organisation.pk, "name": organisation.name, "codops": organisation.codops}
@@ -94,7 +97,9 @@ async def orgas(request: HttpRequest) -> HttpResponse:
     found = _context(request)
     if found is None:
         return _not_found("project")
-    return JsonResponse({"data": [orga_json(o) for o in await found[1].get_orgas()]})
+    project, identities = found
+    accepted = [orga for orga in await identities.get_orgas() if accepts(project, orga)]
+    return JsonResponse({"data": [orga_json(orga) for orga in accepted]})
 
 
 @require_GET
@@ -108,35 +113,24 @@ async def members(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"members": [user_json(person, project) for person in people]})
 
 
-def reply_address(project: Project, response_id: str) -> str:
-    """Make the Reply-To of a mail whose answers go back to the service (signed token)."""
-    signer = signing.Signer(salt=MAIL_TOKEN_SALT, sep=".")
-    token = signer.sign_object({"p": project.key, "r": response_id})
-    local, _, domain = settings.DEFAULT_FROM_EMAIL.partition("@")
-    return f"{local}+{token}@{domain}"
+def reply_address(project: Project, route_id: int) -> str:
+    """Give the Reply-To that routes answers back to `project` (`local+<token>@domain`)."""
+    return tokens.reply_address(mail_settings().sender, tokens.sign(route_id, project.key))
 
 
 @csrf_exempt
 @require_POST
 async def mail(request: HttpRequest) -> HttpResponse:
-    """`POST mail/`: send a mail for the service (through Django's mail backend)."""
+    """`POST mail/`: check the mail, put it in the durable outbox, answer at once."""
     found = _context(request)
     if found is None:
         return _not_found("project")
     project = found[0]
-    form = request.POST
-    message = EmailMultiAlternatives(
-        subject=form.get("subject", ""),
-        body=form.get("message", ""),
-        from_email=form.get("sender") or settings.DEFAULT_FROM_EMAIL,
-        to=form.getlist("dests"),
-    )
-    if form.get("html_message", "").lower() in {"1", "true", "yes", "on"}:
-        message.attach_alternative(form.get("message", ""), "text/html")
-    if form.get("response_id"):
-        message.reply_to = [reply_address(project, form["response_id"])]
-    await sync_to_async(message.send)()
-    logger.info(
-        "mail %r sent for %s to %d recipients", message.subject, project.key, len(message.to)
-    )
+    conf = mail_settings()
+    try:
+        form = read_form(request.POST, default_sender=conf.sender)
+    except MailFormError as error:
+        return JsonResponse({"error": str(error), "field": error.field}, status=400)
+    message = await sync_to_async(enqueue)(project.key, form, conf)
+    logger.info("mail %s queued for %s to %d recipients", message.pk, project.key, len(form.dests))
     return JsonResponse({})

@@ -9,7 +9,7 @@ from plugit.protocol import ACCESS_RULES, NETWORK_RULE, Meta
 from ..identity import Identity
 from .state import PageError
 
-__all__ = ["check_access", "refused_rule", "restricted"]
+__all__ = ["LoginRequired", "check_access", "refused_rule", "restricted"]
 
 _RULE_FIELDS = {
     "only_logged_user": None,
@@ -53,11 +53,26 @@ def refused_rule(meta: Meta, identity: Identity, address: str, orga_mode: bool) 
     return None
 
 
+class LoginRequired(PageError):
+    """An anonymous user needs to sign in first: the handler redirects to `login_url`."""
+
+    def __init__(self, login_url: str, rule: str) -> None:
+        super().__init__(403, "Access denied", f"{_RULE_TEXT[rule]} (rule: {rule})")
+        self.login_url = login_url
+
+
+# Rules that signing in may satisfy (the network rule never is one).
+_SIGN_IN_RULES = frozenset({*_RULE_FIELDS, "organisation"})
+
+
 def check_access(meta: Meta, identity: Identity, address: str, orga_mode: bool) -> None:
-    """Raise the 403 page naming the broken rule."""
+    """Raise the 403 page naming the broken rule (a sign-in redirect when that may help)."""
     rule = refused_rule(meta, identity, address, orga_mode)
-    if rule is not None:
-        raise PageError(403, "Access denied", f"{_RULE_TEXT[rule]} (rule: {rule})")
+    if rule is None:
+        return
+    if identity.login_url and not identity.user.is_authenticated and rule in _SIGN_IN_RULES:
+        raise LoginRequired(identity.login_url, rule)
+    raise PageError(403, "Access denied", f"{_RULE_TEXT[rule]} (rule: {rule})")
 
 
 def address_in(address: str, networks: list[str]) -> bool:

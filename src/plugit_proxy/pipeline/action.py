@@ -42,6 +42,8 @@ def as_param(value: Any) -> str:
     """Spell a value the way the protocol carries it (`True`/`False` for booleans)."""
     if isinstance(value, bool):
         return encode_bool(value)
+    if isinstance(value, list | tuple):  # a header carries a list as one line
+        return ",".join(as_param(item) for item in value)
     return "" if value is None else str(value)
 
 
@@ -61,7 +63,10 @@ def user_params(page: Page, meta: Meta) -> list[tuple[str, str]]:
             value = page.identity.user.field(name)
         except KeyError:
             value = None
-        params.append((USER_PARAM_PREFIX + name, as_param(value)))
+        if isinstance(value, list | tuple):  # e.g. subscription_labels: one value per item
+            params.extend((USER_PARAM_PREFIX + name, as_param(item)) for item in value)
+        else:
+            params.append((USER_PARAM_PREFIX + name, as_param(value)))
     params.extend(orga_params(page))
     return params
 

@@ -7,9 +7,10 @@ Every failure becomes a page with the right status, logged with the service and 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from plugit.protocol import CSRF_FORM_FIELD
@@ -18,6 +19,7 @@ from ..config import Project
 from ..csrf import SAFE_METHODS, CsrfState
 from ..rendering import TemplateCompileError, TemplateRenderError
 from ..upstream import UpstreamError
+from .access import LoginRequired
 from .action import close_form, read_form
 from .errors import error_response
 from .media import MEDIA_PREFIX, serve_media
@@ -86,6 +88,9 @@ class PageHandler:
 
     async def _dispatch(self, page: Page) -> Response:
         checked_route(page.route)
+        if page.project.requires_https and page.request.url.scheme != "https":
+            return RedirectResponse(str(page.request.url.replace(scheme="https")), 301)
+        _check_visibility(page)
         switcher = SWITCHERS.get(page.route)
         if switcher is not None:
             return await switcher(page)
@@ -117,6 +122,10 @@ class PageHandler:
         kind = page.extras.get("kind", "page") if page is not None else "page"
         where = f"{request.method} {request.url.path} (service {project.service_urls[0]})"
         match error:
+            case LoginRequired():
+                here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                target = f"{error.login_url}?{urlencode({'next': here})}"
+                return RedirectResponse(target, status_code=302)
             case PageError():
                 problem = error
             case UpstreamError():
@@ -133,6 +142,20 @@ class PageHandler:
         except Exception:
             logger.exception("could not render the error page for %s", where)
             return Response(f"{problem.status} {problem.title}", status_code=problem.status)
+
+
+def _check_visibility(page: Page) -> None:
+    """Apply the project's visibility (`public`: each page's own rules decide)."""
+    visibility = page.project.visibility
+    if visibility == "public":
+        return
+    identity = page.identity
+    if not identity.user.is_authenticated:
+        if identity.login_url:
+            raise LoginRequired(identity.login_url, "only_logged_user")
+        raise PageError(403, "Access denied", "You must be signed in to open this project.")
+    if visibility != "signed_in" and not identity.user.ebuio_member:
+        raise PageError(403, "Access denied", "Only members of this project may open it.")
 
 
 def _upstream_page(error: UpstreamError) -> PageError:

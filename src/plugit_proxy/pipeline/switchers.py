@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import RedirectResponse, Response
 
+from ..identity import OrganisationSwitching
 from ..standalone import StandaloneIdentities, orga_from_params
 from .state import Page, PageError, not_found
 
@@ -36,7 +37,9 @@ async def set_user(page: Page) -> Response:
 
 
 async def set_orga(page: Page) -> Response:
-    """Switch the simulated organisation (`pk`, `name`, optional `codops`)."""
+    """Switch the organisation: a real user's own (`orga`), or the simulated one (`pk`, ...)."""
+    if isinstance(page.runtime.identities, OrganisationSwitching):
+        return await _switch_own_orga(page, page.runtime.identities)
     provider = _provider(page)
     params = page.request.query_params
     try:
@@ -46,6 +49,18 @@ async def set_orga(page: Page) -> Response:
     except ValueError:
         raise PageError(400, "Bad request", "pk must be an integer.") from None
     await provider.set_orga(page.session, orga)
+    return _back(page)
+
+
+async def _switch_own_orga(page: Page, provider: OrganisationSwitching) -> Response:
+    params = page.request.query_params
+    raw = params.get("orga", params.get("pk", ""))
+    try:
+        pk = int(raw)
+    except ValueError:
+        raise PageError(400, "Bad request", "orga must be an organisation's pk.") from None
+    if not await provider.switch_orga(page.session, page.identity, pk):
+        raise PageError(403, "Access denied", f"You do not belong to organisation {pk}.")
     return _back(page)
 
 

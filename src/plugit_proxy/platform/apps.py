@@ -10,3 +10,6 @@ class PlatformConfig(AppConfig):
     label = "platform"
     verbose_name = "PlugIt platform"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401 - keeps the web side's caches in step

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -13,12 +14,32 @@ from django.utils import timezone
 
 from plugit.protocol import DEFAULT_USER_FIELDS
 
-from .keys import hash_api_key
+from .keys import hash_api_key, new_api_key
 
 # The user fields a project may be granted: the protocol's allow-list plus the labels of the
 # user's subscriptions to the project.
 SUBSCRIPTION_LABELS = "subscription_labels"
 GRANTABLE_USER_FIELDS = (*DEFAULT_USER_FIELDS, SUBSCRIPTION_LABELS)
+
+
+def is_service_url(url: str) -> bool:
+    """True for an http(s) URL with a host (any host: `http://polls:8000` is fine)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)
+
+
+def validate_service_url(url: str) -> None:
+    """Refuse anything but an http(s) base URL."""
+    if not is_service_url(url):
+        raise ValidationError(f"{url!r} is not an http(s) URL", code="invalid")
+
+
+def with_trailing_slash(url: str) -> str:
+    """A service base URL ends with a slash; the proxy joins action paths to it."""
+    return url if url.endswith("/") else url + "/"
 
 
 def default_user_fields() -> list[str]:
@@ -94,11 +115,25 @@ class Project(models.Model):
 
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
-    orga_mode = models.BooleanField("organisation mode", default=False)
-    proxy_mode = models.BooleanField(default=False)
-    menu_action = models.CharField(max_length=100, blank=True, default="menubar")
+    orga_mode = models.BooleanField(
+        "organisation mode",
+        default=False,
+        help_text="Users act within one of their organisations, chosen in the page header.",
+    )
+    proxy_mode = models.BooleanField(
+        default=False,
+        help_text="The service answers whole HTML pages, passed through without a template.",
+    )
+    menu_action = models.CharField(
+        max_length=100,
+        blank=True,
+        default="menubar",
+        help_text="The action whose page fills the side menu; empty for no menu.",
+    )
     layout = models.CharField(max_length=10, choices=Layout.choices, default=Layout.MENU)
-    requires_https = models.BooleanField("requires HTTPS", default=False)
+    requires_https = models.BooleanField(
+        "requires HTTPS", default=False, help_text="Pages are served over HTTPS only."
+    )
     visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
     )
@@ -110,9 +145,18 @@ class Project(models.Model):
     )
     user_fields = models.JSONField(
         default=default_user_fields,
-        help_text="User fields the service may receive: any of " + ", ".join(GRANTABLE_USER_FIELDS),
+        help_text="User fields the service may receive: any of "
+        + ", ".join(GRANTABLE_USER_FIELDS)
+        + ".",
     )
-    api_key_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    api_key_hash = models.CharField(
+        "API key hash",
+        max_length=64,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text="The keyed hash of the API key; the key itself is never stored.",
+    )
     members: models.ManyToManyField[User, ProjectMembership] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="ProjectMembership", related_name="projects"
     )
@@ -125,15 +169,32 @@ class Project(models.Model):
         return self.name
 
     def clean(self) -> None:
-        unknown = sorted(set(self.user_fields or []) - set(GRANTABLE_USER_FIELDS))
+        fields = self.user_fields
+        if not isinstance(fields, list) or not all(isinstance(name, str) for name in fields):
+            raise ValidationError({"user_fields": "Give a list of field names."})
+        unknown = sorted(set(fields) - set(GRANTABLE_USER_FIELDS))
         if unknown:
             raise ValidationError(
-                {"user_fields": f"Unknown user fields {unknown}; allowed: {GRANTABLE_USER_FIELDS}"}
+                {
+                    "user_fields": f"Unknown user fields: {', '.join(unknown)}; "
+                    f"allowed: {', '.join(GRANTABLE_USER_FIELDS)}."
+                }
             )
 
     def set_api_key(self, key: str) -> None:
         """Keep only the key's keyed hash; the key itself is shown once and never stored."""
         self.api_key_hash = hash_api_key(key)
+
+    def rotate_api_key(self) -> str:
+        """Give the project a new random key and return it (the caller shows it once)."""
+        key = new_api_key()
+        self.set_api_key(key)
+        return key
+
+    @property
+    def has_api_key(self) -> bool:
+        """True when the project has a key (services can call its API)."""
+        return bool(self.api_key_hash)
 
     @property
     def service_urls(self) -> list[str]:
@@ -145,7 +206,12 @@ class ProjectService(models.Model):
     """One instance of a project's service; calls are spread over the project's instances."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="services")
-    url = models.URLField("base URL", max_length=500)
+    url = models.CharField(
+        "base URL",
+        max_length=500,
+        validators=[validate_service_url],
+        help_text="e.g. http://polls:8000/ (a trailing slash is added when missing).",
+    )
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -156,6 +222,10 @@ class ProjectService(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.url = with_trailing_slash(self.url)
+        super().save(*args, **kwargs)
 
 
 class ProjectMembership(models.Model):
@@ -209,3 +279,7 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} of {self.user} for {self.project}"
+
+    def clean(self) -> None:
+        if self.valid_from and self.valid_until and self.valid_from >= self.valid_until:
+            raise ValidationError({"valid_until": "Must be later than the start of validity."})

@@ -1,8 +1,38 @@
-"""`plugit platform serve`: run the hosted platform (to be written)."""
+"""`plugit platform serve`: run the hosted platform.
+
+The same ASGI application as the standalone proxy, built in platform mode: projects and
+accounts from the database, the same page pipeline. Settings come from `PLUGIT_*` variables
+(`PLUGIT_DATABASE_URL`, `PLUGIT_REDIS_URL`, `PLUGIT_SECRET_KEY`, ...), which the worker
+processes inherit.
+"""
 
 from __future__ import annotations
+
+import os
+
+__all__ = ["serve"]
+
+PLATFORM_MODE = "platform"
 
 
 def serve(*, host: str, port: int, workers: int | None) -> int:
     """Migrate the database, then serve the platform; return the process exit code."""
-    raise NotImplementedError
+    os.environ["PLUGIT_MODE"] = PLATFORM_MODE
+    from ..cli import prepare
+
+    if not prepare():  # system checks, then the schema brought up to date
+        return 2
+    import uvicorn
+
+    count = workers or os.cpu_count() or 1
+    print(f"PlugIt platform: http://{host}:{port}/", flush=True)
+    uvicorn.run(
+        "plugit_proxy.asgi:application",
+        host=host,
+        port=port,
+        workers=count if count > 1 else None,
+        lifespan="on",
+        proxy_headers=False,  # X-Forwarded-For only when a project says so (pipeline)
+        log_level=os.environ.get("PLUGIT_LOG_LEVEL", "info").lower(),
+    )
+    return 0

@@ -1,0 +1,105 @@
+"""Run the outbox: `plugit mail worker` (a process of its own) or `BackgroundSender` (a task
+in the platform's own event loop, started and stopped by the ASGI lifespan).
+
+Both call `send_due` every few seconds; the send itself is blocking (smtplib, the ORM) and runs
+in one dedicated thread, never on the event loop. With the default 10 s interval and retry
+waits capped at 90 s, waiting mail leaves within two minutes of SMTP coming back, and within
+seconds of a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import close_old_connections, connections
+
+from .outbox import SendReport, send_due
+
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "BackgroundSender",
+    "run_worker",
+    "send_once",
+    "start_background_sender",
+]
+
+logger = logging.getLogger("plugit_proxy.mail")
+
+DEFAULT_INTERVAL = 10.0
+
+
+def send_once() -> SendReport | None:
+    """One pass over the outbox, as a request would: errors logged, connections tidied."""
+    try:
+        return send_due()
+    except Exception:  # the database is away, say: the next pass tries again
+        logger.exception("the outbox pass failed")
+        return None
+    finally:
+        close_old_connections()
+
+
+def run_worker(*, interval: float = DEFAULT_INTERVAL, stop: threading.Event | None = None) -> None:
+    """Send queued mail every `interval` seconds until `stop` is set."""
+    stop = stop or threading.Event()
+    logger.info("mail worker started (every %s s)", interval)
+    while not stop.is_set():
+        send_once()
+        stop.wait(interval)
+
+
+class BackgroundSender:
+    """The outbox worker as an asyncio task of the serving process."""
+
+    def __init__(self, *, interval: float = DEFAULT_INTERVAL) -> None:
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._wake = asyncio.Event()
+
+    def start(self) -> None:
+        """Start sending in the running loop (the first pass is immediate)."""
+        if self._task is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="plugit-mail")
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="plugit-mail")
+
+    def wake(self) -> None:
+        """Make the next pass start now (a message was just queued)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop after the pass in progress (if any); close the thread's DB connection."""
+        task, executor = self._task, self._executor
+        self._task = self._executor = None
+        if task is None or executor is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        executor.submit(connections.close_all)
+        await asyncio.to_thread(executor.shutdown, wait=True)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._executor is not None
+        while True:
+            self._wake.clear()
+            await asyncio.shield(loop.run_in_executor(self._executor, send_once))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+
+
+def start_background_sender() -> BackgroundSender | None:
+    """Start sending in the running loop, unless PLUGIT_MAIL_BACKGROUND is off."""
+    from django.conf import settings
+
+    if not getattr(settings, "PLUGIT_MAIL_BACKGROUND", True):
+        return None
+    interval = float(getattr(settings, "PLUGIT_MAIL_WORKER_INTERVAL", DEFAULT_INTERVAL))
+    sender = BackgroundSender(interval=interval)
+    sender.start()
+    return sender

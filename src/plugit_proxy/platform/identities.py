@@ -1,0 +1,218 @@
+"""Real accounts for the pipeline and the API: users, organisations, memberships.
+
+On the page path the user comes from the Django session that the pipeline already loaded
+(the keys `django.contrib.auth.login` wrote), and everything else about them — profile,
+organisations, project roles, subscriptions — from one cached *account record* per user.
+Changes evict the record at once (plugit_proxy.platform.signals); a short lifetime bounds
+what a missed signal (a bulk update, another process's in-memory cache) can leave stale.
+So a signed-in page costs no database query in steady state.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.core.cache.backends.base import BaseCache
+from django.utils.crypto import constant_time_compare
+
+from ..config import Project
+from ..identity import ANONYMOUS, Identity, Organisation, User
+from ..sessions import Session
+from . import models
+
+__all__ = ["SESSION_ORGA", "PlatformIdentities", "account_key", "load_account"]
+
+SESSION_ORGA = "plugit_platform_orga"
+ACCOUNT_KEY_PREFIX = "plugit:account:"
+
+
+def account_key(pk: int | str) -> str:
+    """Give the cache key of a user's account record."""
+    return f"{ACCOUNT_KEY_PREFIX}{pk}"
+
+
+def load_account(pk: int) -> dict[str, Any] | None:
+    """Read a user's account record from the database (sync: call it off the event loop)."""
+    user = models.User.objects.filter(pk=pk).first()
+    if user is None:
+        return None
+    orgas = (
+        models.OrganisationMembership.objects.filter(user=user)
+        .select_related("organisation")
+        .order_by("organisation__name", "organisation__pk")
+    )
+    roles = models.ProjectMembership.objects.filter(user=user).values_list("project__slug", "role")
+    subscriptions: dict[str, list[str]] = {}
+    valid = models.Subscription.objects.valid().filter(user=user)
+    for slug, label in valid.values_list("project__slug", "label").order_by("label"):
+        subscriptions.setdefault(slug, []).append(label)
+    return {
+        "pk": user.pk,
+        "uuid": str(user.uuid),
+        "username": user.get_username(),
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_active": user.is_active,
+        "session_hash": user.get_session_auth_hash(),
+        "orgas": [
+            (m.organisation.pk, m.organisation.name, m.organisation.codops, m.role == "admin")
+            for m in orgas
+        ],
+        "roles": dict(roles),
+        "subscriptions": subscriptions,
+        "loaded": time.time(),
+    }
+
+
+class PlatformIdentities:
+    """The identity provider of the hosted platform (an `IdentityProvider`)."""
+
+    def __init__(self, cache: BaseCache, *, lifetime: int = 60, login_url: str = "") -> None:
+        self.cache = cache
+        self.lifetime = lifetime
+        self.login_url = login_url or settings.LOGIN_URL
+        self.valid_after = 0.0  # records loaded earlier are read again
+
+    def forget_all(self) -> None:
+        """Read every account record again (another process changed memberships)."""
+        self.valid_after = time.time()
+
+    async def account(self, pk: int) -> dict[str, Any] | None:
+        """Give a user's account record, from the cache when it holds it."""
+        key = account_key(pk)
+        record = await self.cache.aget(key)
+        if not isinstance(record, dict) or record.get("loaded", 0) < self.valid_after:
+            record = await sync_to_async(load_account)(pk)
+            if record is None:
+                return None
+            await self.cache.aset(key, record, self.lifetime)
+        return record if isinstance(record, dict) else None
+
+    async def identify(self, session: Session, project: Project) -> Identity:
+        record = await self._signed_in(session)
+        if record is None:
+            return Identity(login_url=self.login_url)
+        orgas = _orgas(record, project)
+        current = _current(orgas, await session.get(SESSION_ORGA)) if project.orga_mode else None
+        return Identity(
+            user=_user(record, project, current),
+            orga=current,
+            orgas=orgas if project.orga_mode else (),
+            login_url=self.login_url,
+        )
+
+    async def _signed_in(self, session: Session) -> dict[str, Any] | None:
+        """Check the session's sign-in as `django.contrib.auth.get_user` does."""
+        raw_pk = await session.get(SESSION_KEY)
+        if raw_pk is None:
+            return None
+        if await session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+            return None
+        try:
+            record = await self.account(int(raw_pk))
+        except (TypeError, ValueError):
+            return None
+        if record is None or not record["is_active"]:
+            return None
+        # A password change signs every other session out (Django's session hash).
+        session_hash = await session.get(HASH_SESSION_KEY, "")
+        if not constant_time_compare(session_hash, record["session_hash"]):
+            return None
+        return record
+
+    async def switch_orga(self, session: Session, identity: Identity, pk: int) -> bool:
+        if not any(orga.pk == pk for orga in identity.orgas):
+            return False
+        await session.set(SESSION_ORGA, pk)
+        return True
+
+    async def get_user(self, project: Project, key: str | int) -> User | None:
+        pk = await sync_to_async(_find_user)(str(key))
+        record = None if pk is None else await self.account(pk)
+        if record is None or not record["is_active"]:
+            return None
+        orgas = _orgas(record, project)
+        return _user(record, project, orgas[0] if orgas and project.orga_mode else None)
+
+    async def get_orga(self, pk: int) -> Organisation | None:
+        row = await models.Organisation.objects.filter(pk=pk).afirst()
+        return None if row is None else Organisation(pk=row.pk, name=row.name, codops=row.codops)
+
+    async def get_orgas(self) -> tuple[Organisation, ...]:
+        return tuple(
+            [
+                Organisation(pk=row.pk, name=row.name, codops=row.codops)
+                async for row in models.Organisation.objects.order_by("name", "pk")
+            ]
+        )
+
+    async def get_members(self, project: Project) -> tuple[User, ...]:
+        members = models.ProjectMembership.objects.filter(
+            project__slug=project.key, user__is_active=True
+        ).order_by("user__username")
+        found = []
+        async for pk in members.values_list("user_id", flat=True):
+            user = await self.get_user(project, pk)
+            if user is not None:
+                found.append(user)
+        return tuple(found)
+
+    async def get_subscriptions(self, project: Project, pk: int) -> list[str]:
+        record = await self.account(pk)
+        return [] if record is None else list(record["subscriptions"].get(project.key, []))
+
+
+def _find_user(key: str) -> int | None:
+    """Find a user's pk from a pk or a UUID."""
+    if key.isdigit():
+        return models.User.objects.filter(pk=int(key)).values_list("pk", flat=True).first()
+    try:
+        found = uuid.UUID(key)
+    except ValueError:
+        return None
+    return models.User.objects.filter(uuid=found).values_list("pk", flat=True).first()
+
+
+def _orgas(record: dict[str, Any], project: Project) -> tuple[Organisation, ...]:
+    """The user's organisations that the project accepts, by name."""
+    allowed = project.allowed_orgas
+    return tuple(
+        Organisation(pk=pk, name=name, codops=codops, is_admin=is_admin)
+        for pk, name, codops, is_admin in record["orgas"]
+        if allowed is None or pk in allowed
+    )
+
+
+def _current(orgas: tuple[Organisation, ...], chosen: Any) -> Organisation | None:
+    """The organisation the user switched to, else the first of theirs by name."""
+    return next((orga for orga in orgas if orga.pk == chosen), orgas[0] if orgas else None)
+
+
+def _user(record: dict[str, Any], project: Project, orga: Organisation | None) -> User:
+    """Build the protocol's user as `project` sees it, in organisation `orga`."""
+    role = record["roles"].get(project.key)
+    base = replace(
+        ANONYMOUS,
+        pk=record["pk"],
+        uuid=record["uuid"],
+        username=record["username"],
+        first_name=record["first_name"],
+        last_name=record["last_name"],
+        email=record["email"],
+    )
+    return replace(
+        base,
+        ebuio_member=role is not None,
+        ebuio_admin=role == models.Role.ADMIN,
+        ebuio_orga_member=orga is not None,
+        ebuio_orga_admin=orga is not None and orga.is_admin,
+        subscription_labels=tuple(record["subscriptions"].get(project.key, ())),
+        orgas=_orgas(record, project),
+    )

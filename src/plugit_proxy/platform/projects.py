@@ -1,0 +1,175 @@
+"""The platform's projects, read from the database into the pipeline's `Project` configs.
+
+Every page request is resolved against an in-process snapshot (a dict by slug: no query on
+the hot path). A background task compares a cheap signature of the project tables every
+`PLUGIT_PROJECTS_REFRESH` seconds and reloads the snapshot when it changed, so an operator's
+edit in the admin (or a `plugit platform apply`) shows without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db.models import Count, Max, Q
+
+from plugit.exceptions import ConfigurationError
+
+from ..config import Project
+from . import models
+
+__all__ = ["PLATFORM_PREFIX", "HostedProject", "PlatformProjects", "load_projects", "mount_of"]
+
+logger = logging.getLogger("plugit_proxy.platform")
+
+PLATFORM_PREFIX = "/p/"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostedProject(Project):
+    """A project of the hosted platform: its database row and its layout."""
+
+    pk: int
+    layout: str = models.Layout.MENU
+
+
+def mount_of(slug: str) -> str:
+    """Give the URL prefix of a project's pages: `/p/<slug>/`."""
+    return f"{PLATFORM_PREFIX}{slug}/"
+
+
+def project_config(row: models.Project) -> HostedProject | None:
+    """Build a project's config from its row (None, logged, when it cannot be served)."""
+    urls = tuple(service.url for service in row.services.all())
+    allowed = frozenset(orga.pk for orga in row.allowed_organisations.all())
+    menu = (row.menu_action or "").strip() or None
+    try:
+        return HostedProject(
+            key=row.slug,
+            pk=row.pk,
+            name=row.name,
+            mount=mount_of(row.slug),
+            service_urls=urls,
+            orga_mode=row.orga_mode,
+            proxy_mode=row.proxy_mode,
+            menu_action=None if row.layout == models.Layout.PLAIN else menu,
+            layout=row.layout,
+            user_fields=tuple(row.user_fields or ()),
+            visibility=row.visibility,
+            requires_https=row.requires_https,
+            allowed_orgas=allowed or None,
+            api_key_hash=row.api_key_hash,
+        )
+    except ConfigurationError as error:
+        logger.warning("project %s is not served: %s", row.slug, error)
+        return None
+
+
+def load_projects() -> dict[str, HostedProject]:
+    """Read every servable project from the database (sync: call it off the event loop)."""
+    rows = models.Project.objects.prefetch_related("services", "allowed_organisations")
+    found = (project_config(row) for row in rows)
+    return {project.key: project for project in found if project is not None}
+
+
+def accounts_signature() -> tuple[Any, ...]:
+    """Summarise the membership tables (count, last row, admins): most edits change it."""
+    admins = Count("pk", filter=Q(role=models.Role.ADMIN))
+    parts: list[Any] = []
+    for table in (models.OrganisationMembership, models.ProjectMembership):
+        parts += table.objects.aggregate(n=Count("pk"), last=Max("pk"), admins=admins).values()
+    parts += models.Subscription.objects.aggregate(n=Count("pk"), last=Max("pk")).values()
+    parts += models.Organisation.objects.aggregate(n=Count("pk"), last=Max("pk")).values()
+    active = Count("pk", filter=Q(is_active=True))
+    parts += models.User.objects.aggregate(n=Count("pk"), active=active).values()
+    return tuple(parts)
+
+
+def signature() -> tuple[Any, ...]:
+    """Summarise the project tables in one cheap query each; any edit changes it."""
+    projects = models.Project.objects.aggregate(n=Count("pk"), last=Max("updated"))
+    services = models.ProjectService.objects.aggregate(n=Count("pk"), last=Max("pk"))
+    allowed = models.Project.allowed_organisations.through.objects.aggregate(
+        n=Count("pk"), last=Max("pk")
+    )
+    return (*projects.values(), *services.values(), *allowed.values())
+
+
+class PlatformProjects:
+    """The registry of the platform's projects, kept in step with the database."""
+
+    def __init__(
+        self, *, refresh: float = 2.0, on_accounts_change: Callable[[], None] | None = None
+    ) -> None:
+        self.refresh = refresh
+        # Another process's edit evicts account records from *its* cache only, unless the
+        # cache is shared (Redis): the membership tables are watched here too.
+        self.on_accounts_change = on_accounts_change
+        self._accounts: tuple[Any, ...] | None = None
+        self._projects: dict[str, HostedProject] = {}
+        self._signature: tuple[Any, ...] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def projects(self) -> tuple[HostedProject, ...]:
+        """Every project served now, by name."""
+        return tuple(sorted(self._projects.values(), key=lambda project: project.name))
+
+    def get(self, slug: str) -> HostedProject | None:
+        return self._projects.get(slug)
+
+    def resolve(self, path: str) -> tuple[Project, str] | None:
+        """Return the project of `/p/<slug>/<route>` and its route (`/<route>`)."""
+        if not path.startswith(PLATFORM_PREFIX):
+            return None
+        slug, slash, rest = path[len(PLATFORM_PREFIX) :].partition("/")
+        project = self._projects.get(slug)
+        if project is None or not slash:
+            return None
+        return project, "/" + rest
+
+    def mount_without_slash(self, path: str) -> Project | None:
+        """Return the project whose mount is `path` plus a slash (to redirect there)."""
+        if not path.startswith(PLATFORM_PREFIX):
+            return None
+        return self._projects.get(path[len(PLATFORM_PREFIX) :])
+
+    async def reload(self) -> bool:
+        """Reload the projects when the tables changed; tell whether they did."""
+        current, accounts = await sync_to_async(lambda: (signature(), accounts_signature()))()
+        if accounts != self._accounts:
+            if self._accounts is not None and self.on_accounts_change is not None:
+                self.on_accounts_change()
+            self._accounts = accounts
+        if current == self._signature:
+            return False
+        self._projects = await sync_to_async(load_projects)()
+        self._signature = current
+        logger.info("serving %d projects: %s", len(self._projects), ", ".join(self._projects))
+        return True
+
+    async def start(self) -> None:
+        """Load the projects, then keep watching the database for changes."""
+        await self.reload()
+        if self._task is None and self.refresh > 0:
+            self._task = asyncio.create_task(self._watch(), name="plugit-projects")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh)
+            try:
+                await self.reload()
+            except Exception:  # a database hiccup must not stop the watching
+                logger.exception("could not check the projects for changes")
