@@ -220,8 +220,24 @@ def _wait_for(url: str, child: subprocess.Popen[bytes], timeout: float = 60) -> 
     raise SystemExit(f"nothing answered at {url}")
 
 
+def settings_overrides(work: str, lines: list[str]) -> dict[str, str]:
+    """Give the environment of proxies whose settings are Django's plus `lines` (what-ifs)."""
+    if not lines:
+        return {}
+    module = Path(work) / "bench_settings.py"
+    module.write_text("from plugit_proxy.settings import *  # noqa\n" + "\n".join(lines) + "\n")
+    path = os.pathsep.join(filter(None, [work, os.environ.get("PYTHONPATH")]))
+    return {"DJANGO_SETTINGS_MODULE": "bench_settings", "PYTHONPATH": path}
+
+
 def start_proxy(
-    stack: contextlib.ExitStack, service: str, data_dir: str, *, menu: str, proxy_mode: bool
+    stack: contextlib.ExitStack,
+    service: str,
+    data_dir: str,
+    *,
+    menu: str,
+    proxy_mode: bool,
+    env: dict[str, str],
 ) -> str:
     """Start `plugit proxy` (2 workers) in front of `service`; give its base URL."""
     port = _free_port()
@@ -229,6 +245,7 @@ def start_proxy(
     command += ["--port", str(port), "--workers", "2", "--menu-action", menu]
     command += ["--proxy-mode"] if proxy_mode else ["--no-proxy-mode"]
     env = {
+        **env,
         "PLUGIT_DATA_DIR": data_dir,
         "PLUGIT_UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT),
         "PLUGIT_SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
@@ -357,9 +374,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         service = f"http://127.0.0.1:{port}"
         command = [sys.executable, __file__, "--serve-service", str(port), "--root", work]
         stack.enter_context(process(command, service + "/action/page"))
-        plain = start_proxy(stack, service, f"{work}/p1", menu="", proxy_mode=False)
-        menu = start_proxy(stack, service, f"{work}/p2", menu="menubar", proxy_mode=False)
-        mode = start_proxy(stack, service, f"{work}/p3", menu="", proxy_mode=True)
+        env = settings_overrides(work, args.override)
+        plain = start_proxy(stack, service, f"{work}/p1", menu="", proxy_mode=False, env=env)
+        menu = start_proxy(stack, service, f"{work}/p2", menu="menubar", proxy_mode=False, env=env)
+        mode = start_proxy(stack, service, f"{work}/p3", menu="", proxy_mode=True, env=env)
         cookies = {base: browser_cookies(base, args.user) for base in (plain, menu, mode)}
         targets = {
             "direct": Target("direct", service + "/action/page"),
@@ -445,6 +463,7 @@ def summarise(
         "duration_s": args.duration,
         "rounds": args.rounds,
         "user": args.user,
+        "settings_overrides": args.override,
         "proxy": "plugit proxy --workers 2 (default settings; upstream timeout "
         f"{UPSTREAM_TIMEOUT} s)",
         "python": platform.python_version(),
@@ -515,6 +534,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds per target")
     parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--user", default="mem", help="simulated user mode (ano, log, mem, adm)")
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="'NAME = VALUE'",
+        help="a Django setting for the proxies, to measure a what-if (e.g. 'USE_I18N = False')",
+    )
     parser.add_argument("--serve-service", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()

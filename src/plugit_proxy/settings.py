@@ -170,6 +170,8 @@ ACCOUNT_EMAIL_VERIFICATION = env_str("PLUGIT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SESSION_COOKIE_SECURE else "http"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+if not env_bool("PLUGIT_LOGIN_RATE_LIMITS", True):  # allauth's per-IP limits (tests: off)
+    ACCOUNT_RATE_LIMITS = False
 SOCIALACCOUNT_ONLY = False
 # Single sign-on through OpenID Connect, when a provider is configured.
 SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}

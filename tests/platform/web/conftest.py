@@ -8,20 +8,17 @@ reachable, except with CI=true, where they must be).
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from plugit_platform_launch import (
-    REDIS_URL,
     Platform,
     apply,
     check_postgres_and_redis,
-    platform_env,
     platform_toml,
     postgres_database,
     serving,
+    stores_env,
 )
 from plugit_platform_services import build_service
 
@@ -39,19 +36,6 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         LiveServer(build_service(root / "other", "Other")) as other,
     ):
         yield {"shared": shared.url, "other": other.url}
-
-
-def stores_env(backend: str, workdir: Path, database: str | None) -> dict[str, str]:
-    """The environment of a platform on `backend` (`embedded` or `postgres`)."""
-    if backend == "embedded":
-        return platform_env(workdir / "data")
-    assert database is not None
-    return platform_env(
-        workdir / "data",
-        PLUGIT_DATABASE_URL=database,
-        PLUGIT_REDIS_URL=REDIS_URL,
-        PLUGIT_CACHE_PREFIX=f"web-{uuid.uuid4().hex[:8]}",
-    )
 
 
 @pytest.fixture(scope="session", params=["embedded", POSTGRES])

@@ -97,12 +97,26 @@ def platform_env(data_dir: Path, **settings: str) -> dict[str, str]:
         PLUGIT_SECRET_KEY=SECRET_KEY,
         PLUGIT_PROJECTS_REFRESH="0.3",
         PLUGIT_MAIL_BACKGROUND="false",
+        PLUGIT_LOGIN_RATE_LIMITS="false",  # every test signs in from 127.0.0.1
         PYTHONUNBUFFERED="1",
     )
     env.update({f"PW_{name.upper()}": password for name, password in PASSWORDS.items()})
     env.update({f"KEY_{slug.upper()}": key for slug, key in API_KEYS.items()})
     env.update(settings)
     return env
+
+
+def stores_env(backend: str, workdir: Path, database: str | None) -> dict[str, str]:
+    """The environment of a platform on `backend` (`embedded` or `postgres`)."""
+    if backend == "embedded":
+        return platform_env(workdir / "data")
+    assert database is not None
+    return platform_env(
+        workdir / "data",
+        PLUGIT_DATABASE_URL=database,
+        PLUGIT_REDIS_URL=REDIS_URL,
+        PLUGIT_CACHE_PREFIX=f"web-{uuid.uuid4().hex[:8]}",
+    )
 
 
 def platform_toml(shared: str, other: str) -> str:

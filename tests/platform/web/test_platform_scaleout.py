@@ -21,10 +21,9 @@ from plugit_platform_launch import (
     platform_toml,
     postgres_database,
     serving,
+    stores_env,
 )
 from plugit_platform_services import CALLS
-
-from conftest import stores_env
 
 
 @pytest.fixture(scope="module")
