@@ -284,7 +284,9 @@ class Target:
 
 
 def wrk_command(target: Target, duration: float, connections: int) -> list[str]:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency"]
+    threads = min(2, connections)  # wrk wants at least one connection per thread
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s"]
+    command += ["--latency"]
     command += ["--timeout", "10s"]
     if target.cookie:
         command += ["-H", f"Cookie: {target.cookie}"]

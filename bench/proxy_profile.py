@@ -294,10 +294,13 @@ async def throughput(app: Any, args: argparse.Namespace, cookie: str) -> None:
     profiler = cProfile.Profile() if args.cprofile else None
     for attempt in range(3):
         queue = iter(range(args.requests))
+        latencies: list[float] = []
 
-        async def worker(queue: Any = queue) -> None:
+        async def worker(queue: Any = queue, latencies: list[float] = latencies) -> None:
             for _ in queue:
+                started = time.perf_counter()
                 await call(app, args.path, cookie)
+                latencies.append(time.perf_counter() - started)
 
         if profiler is not None and attempt == 2:
             profiler.enable()
@@ -307,9 +310,11 @@ async def throughput(app: Any, args: argparse.Namespace, cookie: str) -> None:
         if profiler is not None and attempt == 2:
             profiler.disable()
         per_request.append(cpu / args.requests)
+        latencies.sort()
+        p50, p99 = (1e3 * latencies[int(len(latencies) * q)] for q in (0.5, 0.99))
         print(
             f"{args.concurrency} in flight: {1e6 * cpu / args.requests:.0f} µs CPU per request, "
-            f"{args.requests / wall:.0f} req/s in this process"
+            f"{args.requests / wall:.0f} req/s in this process, p50 {p50:.1f} ms, p99 {p99:.1f} ms"
         )
     total = 3 * args.requests
     print(f"garbage collector over {total} requests: {pauses.report(total)}")

@@ -10,6 +10,8 @@ pool on ASGI lifespan start-up, in the running loop, and closes it on shutdown.
 
 from __future__ import annotations
 
+import functools
+import gc
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -99,6 +101,7 @@ class ProxyApplication:
             from .mail.worker import start_background_sender
 
             self.mail_sender = start_background_sender()
+        freeze_heap()
         self.started = True
 
     async def shutdown(self) -> None:
@@ -301,3 +304,17 @@ def __getattr__(name: str) -> Any:
         globals()["application"] = app
         return app
     raise AttributeError(name)
+
+
+@functools.cache  # once per process
+def freeze_heap() -> None:
+    """Keep what start-up made (Django, templates, modules) out of the garbage collector's way.
+
+    A full collection walks every tracked object: some 90,000 once Django is loaded, about
+    40 ms on a small machine, during which no page moves. Requests that wait long (a hung
+    service) get promoted to the oldest generation and make full collections frequent: every
+    page's p99 then pays for them. Frozen objects are never walked again (nor freed, which
+    start-up objects never are anyway).
+    """
+    gc.collect()
+    gc.freeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
@@ -15,6 +16,7 @@ from django.middleware.csrf import (  # type: ignore[attr-defined]
 )
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from plugit_proxy.cli import register
 from plugit_proxy.csrf import mask_secret
 from plugit_proxy.upstream import ProtocolViolation, UpstreamAnswer
 
@@ -70,3 +72,17 @@ def test_bad_json_is_a_protocol_violation(body: bytes) -> None:
 
 def test_empty_answer_is_no_data() -> None:
     assert answer(b"  \n").json() == {}
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="plugit")
+    register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+def test_access_log_is_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLUGIT_ACCESS_LOG", raising=False)
+    assert not parse(["proxy"]).access_log
+    assert parse(["proxy", "--access-log"]).access_log is True
+    monkeypatch.setenv("PLUGIT_ACCESS_LOG", "yes")
+    assert parse(["proxy"]).access_log is True

@@ -24,17 +24,28 @@ def error_response(
     if kind == "json":
         body = json.dumps({"error": error.title, "message": error.message, "status": error.status})
         return Response(body, status_code=error.status, media_type="application/json")
-    context = {
-        "status": error.status,
-        "title": error.title,
-        "message": error.message,
-        "STATIC_URL": runtime.config.static_url,
-        "ebuio_platformName": runtime.config.platform_name,
-        "csrf_token": CSRF_TOKEN_PLACEHOLDER,
-    }
-    html = runtime.renderer.render_own("plugIt/error.html", context)
+    html = _error_html(runtime, error)
     if kind == "page":
         html = finish_html(runtime, page, html)
     else:
         html = apply_slots(html, {"header": "", "menu": ""})
     return Response(html, status_code=error.status, media_type="text/html")
+
+
+def _error_html(runtime: Runtime, error: PageError) -> str:
+    """Render the error template (once per error text: a dead service's pages come in bursts)."""
+    key = (error.status, error.title, error.message)
+    html = runtime.error_pages.get(key)
+    if html is None:
+        # Only what the key and the runtime hold: the same error renders the same text.
+        context = {
+            "status": error.status,
+            "title": error.title,
+            "message": error.message,
+            "STATIC_URL": runtime.config.static_url,
+            "ebuio_platformName": runtime.config.platform_name,
+            "csrf_token": CSRF_TOKEN_PLACEHOLDER,
+        }
+        html = runtime.renderer.render_own("plugIt/error.html", context)
+        runtime.error_pages.put(key, html)
+    return html

@@ -6,8 +6,6 @@ Every failure becomes a page with the right status, logged with the service and 
 
 from __future__ import annotations
 
-import functools
-import gc
 import logging
 from urllib.parse import urlencode
 
@@ -43,14 +41,10 @@ class PageHandler:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.heap_frozen = False
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, project: Project, route: str
     ) -> None:
-        if not self.heap_frozen:
-            freeze_heap()
-            self.heap_frozen = True
         request = Request(scope, receive)
         page: Page | None = None
         try:
@@ -148,20 +142,6 @@ class PageHandler:
         except Exception:
             logger.exception("could not render the error page for %s", where)
             return Response(f"{problem.status} {problem.title}", status_code=problem.status)
-
-
-@functools.cache  # once per process
-def freeze_heap() -> None:
-    """Keep what start-up made (Django, templates, modules) out of the garbage collector's way.
-
-    A full collection walks every tracked object: some 90,000 once Django is loaded, about
-    40 ms on a small machine, during which no page moves. Requests that wait long (a hung service) get
-    promoted to the oldest generation and make full collections frequent: every page's p99
-    then pays for them. Frozen objects are never walked again (nor freed, which start-up
-    objects never are anyway).
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def _check_visibility(page: Page) -> None:

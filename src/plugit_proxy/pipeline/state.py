@@ -57,6 +57,7 @@ class Runtime:
     identities: IdentityProvider
     flights: SingleFlight = field(default_factory=SingleFlight)
     headers: LRU[str] = field(default_factory=lambda: LRU(2048))
+    error_pages: LRU[str] = field(default_factory=lambda: LRU(256))
 
 
 @dataclass(kw_only=True)
