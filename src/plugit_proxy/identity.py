@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from plugit.protocol import DEFAULT_USER_FIELDS
+
 from .config import Project
 from .sessions import Session
 
@@ -69,21 +71,9 @@ class User:
         return {name: self.field(name) for name in allowed if name in _KNOWN_FIELDS}
 
 
-_FIELD_NAMES = frozenset(
-    {
-        "pk",
-        "uuid",
-        "username",
-        "first_name",
-        "last_name",
-        "email",
-        "ebuio_member",
-        "ebuio_admin",
-        "ebuio_orga_member",
-        "ebuio_orga_admin",
-        "subscription_labels",
-    }
-)
+# The protocol's user fields (`id` is derived from `pk`), the UUID services may look users up
+# by, and the subscription labels a platform project may be granted.
+_FIELD_NAMES = (frozenset(DEFAULT_USER_FIELDS) - {"id"}) | {"uuid", "subscription_labels"}
 _KNOWN_FIELDS = _FIELD_NAMES | {"id"}
 
 ANONYMOUS = User()
