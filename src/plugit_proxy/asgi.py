@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.cache.backends.base import BaseCache
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from plugit.exceptions import ConfigurationError
 
@@ -62,6 +62,7 @@ class ProxyApplication:
 
         from .csrf import CsrfConfig
         from .pipeline import PageHandler, Runtime
+        from .pipeline.handler import tls_proxy_header
         from .pipeline.project import ProjectRegistry
         from .rendering import Renderer
         from .sessions import SessionManager
@@ -88,6 +89,8 @@ class ProxyApplication:
         from django.conf import settings
 
         self.https_redirect = bool(settings.SECURE_SSL_REDIRECT)  # opt-in: PLUGIT_HTTPS_REDIRECT
+        self.tls_proxy = tls_proxy_header()  # opt-in: PLUGIT_BEHIND_TLS_PROXY
+        self.hsts = hsts_header()  # opt-in: PLUGIT_HSTS_SECONDS
         self.mail_sender: Any = None  # a mail.worker.BackgroundSender once started
         self.started = False
 
@@ -127,15 +130,22 @@ class ProxyApplication:
         if not self.started:  # a server without lifespan support
             await self.startup()
         path: str = scope["path"]
-        if self.https_redirect and scope.get("scheme") == "http":
-            url = Request(scope).url.replace(scheme="https")
-            await RedirectResponse(str(url), status_code=301)(scope, receive, send)
-            return
+        own_send = send  # what Django does not answer (it adds its own security headers)
+        if self.https_redirect or self.hsts is not None:
+            from .pipeline.handler import scheme_of
+
+            secure = scheme_of(Request(scope), self.tls_proxy) == "https"
+            if self.https_redirect and not secure:
+                url = Request(scope).url.replace(scheme="https")
+                await RedirectResponse(str(url), status_code=301)(scope, receive, send)
+                return
+            if secure and self.hsts is not None:
+                own_send = with_header(send, b"strict-transport-security", self.hsts)
         resolved = self.registry.resolve(path)
         if resolved is not None:
             project, route = resolved
             if not route.startswith(API_PREFIX):
-                await self.pages(scope, receive, send, project, route)
+                await self.pages(scope, receive, own_send, project, route)
                 return
             api_scope = self._api_scope(scope, project, route)
             if api_scope is None:
@@ -143,10 +153,10 @@ class ProxyApplication:
                 return
             scope = api_scope
         elif (project_ := self.registry.mount_without_slash(path)) is not None:
-            await RedirectResponse(project_.mount, status_code=302)(scope, receive, send)
+            await RedirectResponse(project_.mount, status_code=302)(scope, receive, own_send)
             return
         elif (static_file := self.static.find(path)) is not None:
-            await self.static.serve(static_file, scope, receive, send)
+            await self.static.serve(static_file, scope, receive, own_send)
             return
         await self.django({**scope, SCOPE_RUNTIME: self.runtime}, receive, send)
 
@@ -177,6 +187,31 @@ class ProxyApplication:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def hsts_header() -> bytes | None:
+    """The Strict-Transport-Security value Django's SecurityMiddleware sends, or None."""
+    from django.conf import settings
+
+    if not settings.SECURE_HSTS_SECONDS:
+        return None
+    value = f"max-age={settings.SECURE_HSTS_SECONDS}"
+    if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+        value += "; includeSubDomains"
+    if settings.SECURE_HSTS_PRELOAD:
+        value += "; preload"
+    return value.encode("latin-1")
+
+
+def with_header(send: Send, name: bytes, value: bytes) -> Send:
+    """Wrap `send` to add a header to the response it starts."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), (name, value)]}
+        await send(message)
+
+    return sending
 
 
 def config_from_settings() -> ProxyConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
@@ -10,9 +11,10 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from plugit.exceptions import ConfigurationError
 from plugit.protocol import DEFAULT_USER_FIELDS
 
-__all__ = ["check_proxy_settings"]
+__all__ = ["check_proxy_settings", "check_single_sign_on"]
 
 KNOWN_USER_FIELDS = frozenset(DEFAULT_USER_FIELDS) | {"uuid"}
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 @register("plugit")
@@ -43,6 +45,30 @@ def check_proxy_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
             Warning(
                 "X-Forwarded-For is honoured: only safe behind a trusted reverse proxy.",
                 id="plugit_proxy.W001",
+            )
+        )
+    return messages
+
+
+@register("plugit")
+def check_single_sign_on(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Refuse an OpenID Connect provider reached over plain HTTP (other than on loopback).
+
+    django-allauth trusts the ID token it fetches from the provider's token endpoint on the
+    strength of the connection (OpenID Connect Core 3.1.3.7), so that connection must be TLS.
+    """
+    providers = getattr(settings, "SOCIALACCOUNT_PROVIDERS", {})
+    apps = providers.get("openid_connect", {}).get("APPS", [])
+    messages: list[CheckMessage] = []
+    for app in apps:
+        server = urlsplit(app.get("settings", {}).get("server_url", ""))
+        if server.scheme == "https" or server.hostname in LOOPBACK_HOSTS:
+            continue
+        messages.append(
+            Error(
+                f"PLUGIT_OIDC_SERVER_URL must use https, not {server.geturl()!r}.",
+                hint="Sign-on trusts the provider's answers on the strength of TLS.",
+                id="plugit_proxy.E003",
             )
         )
     return messages

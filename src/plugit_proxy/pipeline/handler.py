@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlencode
 
+from django.conf import settings
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -29,7 +30,7 @@ from .state import Page, PageError, Runtime
 from .switchers import SWITCHERS
 from .urls import checked_route
 
-__all__ = ["PageHandler"]
+__all__ = ["PageHandler", "scheme_of", "tls_proxy_header"]
 
 logger = logging.getLogger("plugit_proxy.pipeline")
 
@@ -41,6 +42,7 @@ class PageHandler:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.tls_proxy = tls_proxy_header()
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, project: Project, route: str
@@ -88,7 +90,7 @@ class PageHandler:
 
     async def _dispatch(self, page: Page) -> Response:
         checked_route(page.route)
-        if page.project.requires_https and page.request.url.scheme != "https":
+        if page.project.requires_https and scheme_of(page.request, self.tls_proxy) != "https":
             return RedirectResponse(str(page.request.url.replace(scheme="https")), 301)
         _check_visibility(page)
         switcher = SWITCHERS.get(page.route)
@@ -110,7 +112,7 @@ class PageHandler:
             form = await read_form(page)
             value = form.get(CSRF_FORM_FIELD, "")
             sent = value if isinstance(value, str) else ""
-        own_origin = f"{request.url.scheme}://{request.url.netloc}"
+        own_origin = f"{scheme_of(request, self.tls_proxy)}://{request.url.netloc}"
         reason = page.csrf.check(sent, request.headers.get("origin"), own_origin)
         if reason is not None:
             logger.warning("CSRF refusal on %s %s: %s", page.method, request.url.path, reason)
@@ -142,6 +144,29 @@ class PageHandler:
         except Exception:
             logger.exception("could not render the error page for %s", where)
             return Response(f"{problem.status} {problem.title}", status_code=problem.status)
+
+
+def tls_proxy_header() -> tuple[str, str] | None:
+    """The header and value by which a trusted TLS proxy says the browser used HTTPS.
+
+    Only with PLUGIT_BEHIND_TLS_PROXY (Django's SECURE_PROXY_SSL_HEADER): anyone can send
+    `X-Forwarded-Proto`, so without a proxy in front that overwrites it, it proves nothing.
+    """
+    configured = settings.SECURE_PROXY_SSL_HEADER
+    if not configured:
+        return None
+    meta_name, value = configured
+    return meta_name.removeprefix("HTTP_").replace("_", "-").lower(), value
+
+
+def scheme_of(request: Request, tls_proxy: tuple[str, str] | None) -> str:
+    """The scheme the browser used: the trusted proxy's header when sent, else the socket's."""
+    if tls_proxy is not None:
+        name, secure_value = tls_proxy
+        sent = request.headers.get(name)
+        if sent is not None:  # as Django's `is_secure`: the first value decides
+            return "https" if sent.split(",", 1)[0].strip() == secure_value else "http"
+    return request.url.scheme
 
 
 def _check_visibility(page: Page) -> None:

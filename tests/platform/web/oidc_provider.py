@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -80,8 +81,9 @@ class FakeOIDCProvider:
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
 
-    @property
+    @cached_property
     def app(self) -> Starlette:
+        """The provider's ASGI application."""
         return Starlette(
             routes=[
                 Route("/.well-known/openid-configuration", self.discovery),
