@@ -33,9 +33,7 @@ import http.client
 import json
 import os
 import platform
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +44,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from _harness import free_port, parse_wrk, wait_for
 
 RESULTS = Path(__file__).parent / "results" / "proxy_bench.json"
 UPSTREAM_TIMEOUT = 1.0  # the proxies' PLUGIT_UPSTREAM_TIMEOUT
@@ -179,12 +179,6 @@ def serve_service(port: int, root: str) -> None:
 
 
 # -- processes ------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def process(command: list[str], probe: str, env: dict[str, str] | None = None) -> Iterator[None]:
     """Run `command` until the block ends; wait until `probe` answers 200."""
@@ -195,7 +189,7 @@ def process(command: list[str], probe: str, env: dict[str, str] | None = None) -
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for(probe, child)
+        wait_for(probe, child)
         yield
     finally:
         child.terminate()
@@ -204,20 +198,6 @@ def process(command: list[str], probe: str, env: dict[str, str] | None = None) -
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait(5)
-
-
-def _wait_for(url: str, child: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise SystemExit(f"the server for {url} exited with {child.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing answered at {url}")
 
 
 def settings_overrides(work: str, lines: list[str]) -> dict[str, str]:
@@ -240,7 +220,7 @@ def start_proxy(
     env: dict[str, str],
 ) -> str:
     """Start `plugit proxy` (2 workers) in front of `service`; give its base URL."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "plugit", "proxy", "--service", service]
     command += ["--port", str(port), "--workers", "2", "--menu-action", menu]
     command += ["--proxy-mode"] if proxy_mode else ["--no-proxy-mode"]
@@ -273,7 +253,6 @@ def browser_cookies(base: str, mode: str) -> str:
 
 
 # -- wrk ------------------------------------------------------------------------------------
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
 @dataclass
@@ -291,31 +270,6 @@ def wrk_command(target: Target, duration: float, connections: int) -> list[str]:
     if target.cookie:
         command += ["-H", f"Cookie: {target.cookie}"]
     return [*command, target.url]
-
-
-def parse_wrk(text: str, url: str, *, errors_allowed: bool = False) -> dict[str, float]:
-    """Read req/s, p50/p99/max latency (ms) and the error counts from wrk's report."""
-    if not errors_allowed and ("Non-2xx" in text or "Socket errors" in text):
-        raise SystemExit(f"wrk saw errors against {url}:\n{text}")
-    found = re.search(r"Requests/sec:\s+([\d.]+)", text)
-    assert found, text
-    result = {"rps": float(found.group(1))}
-    for name, pct in (("p50_ms", "50"), ("p99_ms", "99")):
-        match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\b", text, re.MULTILINE)
-        assert match, text
-        result[name] = float(match.group(1)) * _UNITS[match.group(2)]
-    # "Latency  avg  stdev  max  +/- stdev": the third figure is the max.
-    line = re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", text)
-    assert line, text
-    result["max_ms"] = float(line.group(1)) * _UNITS[line.group(2)]
-    if errors_allowed:
-        total = re.search(r"(\d+) requests in", text)
-        non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-        timeouts = re.search(r"timeout (\d+)", text)
-        result["requests"] = float(total.group(1)) if total else 0.0
-        result["non_2xx"] = float(non_2xx.group(1)) if non_2xx else 0.0
-        result["timeouts"] = float(timeouts.group(1)) if timeouts else 0.0
-    return result
 
 
 def wrk(target: Target, duration: float, connections: int) -> dict[str, float]:
@@ -372,7 +326,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
     hung_samples: dict[str, list[dict[str, float]]] = {str(c): [] for c in args.connections}
     with contextlib.ExitStack() as stack:
-        port = _free_port()
+        port = free_port()
         service = f"http://127.0.0.1:{port}"
         command = [sys.executable, __file__, "--serve-service", str(port), "--root", work]
         stack.enter_context(process(command, service + "/action/page"))

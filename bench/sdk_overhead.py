@@ -26,9 +26,7 @@ import contextlib
 import json
 import os
 import platform
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +34,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from _harness import free_port, parse_wrk, wait_for
 
 RESULTS = Path(__file__).parent / "results" / "sdk_overhead.json"
 PATH = "/action/hello"
@@ -104,47 +104,24 @@ def _has(module: str) -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def running(kind: str) -> Iterator[str]:
     """Start a target in a subprocess; yield its URL once it answers."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, __file__, "--serve", kind, "--port", str(port)],
         stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}{PATH}"
     try:
-        _wait_for(url, process)
+        wait_for(url, process, timeout=15)
         yield url
     finally:
         process.terminate()
         process.wait(10)
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server for {url} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as answer:
-                if json.load(answer) == {"hello": "world"}:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing answered at {url}")
-
-
 # -- load generators ------------------------------------------------------------------------
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
 def wrk(url: str, duration: float, connections: int) -> dict[str, float]:
@@ -155,16 +132,7 @@ def wrk(url: str, duration: float, connections: int) -> dict[str, float]:
         text=True,
         check=True,
     )
-    text = done.stdout
-    if "Non-2xx" in text or "Socket errors" in text:
-        raise SystemExit(f"wrk saw errors against {url}:\n{text}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
-    latency = {}
-    for pct in ("50", "99"):
-        found = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.MULTILINE)
-        assert found, text
-        latency[pct] = float(found.group(1)) * _UNITS[found.group(2)]
-    return {"rps": rps, "p50_ms": latency["50"], "p99_ms": latency["99"]}
+    return parse_wrk(done.stdout, url)
 
 
 def python_load(url: str, duration: float, connections: int) -> dict[str, float]:
