@@ -35,7 +35,7 @@ from plugit.protocol import (
 from plugit.registry import ActionRegistry
 from plugit.routing import Route as CompiledRoute
 from plugit.routing import compile_route
-from plugit.settings import Settings
+from plugit.settings import Settings, config_file
 from plugit.templates import TemplateStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,7 +49,11 @@ GUARDED_PATHS = (PATH_PING, PATH_MAIL, PATH_META, PATH_TEMPLATE, PATH_ACTION)
 
 
 class Service:
-    """A PlugIt service: register actions on it, then serve it as an ASGI application."""
+    """A PlugIt service: register actions on it, then serve it as an ASGI application.
+
+    Without `settings`, they come from `config.py` in `root` (the working directory by
+    default), overridden by `PLUGIT_*` environment variables.
+    """
 
     def __init__(
         self,
@@ -63,7 +67,9 @@ class Service:
     ) -> None:
         self.name = name
         self.root = Path(root if root is not None else Path.cwd()).resolve()
-        self.settings = settings if settings is not None else Settings.load()
+        if settings is None:  # config.py beside the service, then PLUGIT_* variables
+            settings = Settings.load(config_file(self.root))
+        self.settings = settings
         self.templates = TemplateStore(self.root / templates, reload=self.settings.debug)
         self.media_directory = self.root / media
         self.mail_callback = mail_callback

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import ipaddress
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -163,3 +165,16 @@ def import_config(name: str = "config") -> ModuleType | None:
         if error.name == name:
             return None
         raise
+
+
+def config_file(directory: Path) -> ModuleType | None:
+    """Load `<directory>/config.py` by its path, if it exists (never another `config` module)."""
+    path = directory / "config.py"
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location(f"_plugit_config_{abs(hash(path))}", path)
+    if spec is None or spec.loader is None:
+        raise ConfigurationError(f"cannot load the settings file {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

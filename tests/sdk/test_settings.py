@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import httpx
 import pytest
@@ -231,3 +232,41 @@ def test_check_reports_missing_templates(tmp_path) -> None:
     problems = service.check()
     assert len(problems) == 1
     assert "absent.html" in problems[0]
+
+
+def test_a_service_reads_config_py_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PLUGIT_BASE_URL", raising=False)
+    (tmp_path / "config.py").write_text("PI_BASE_URL = '/svc/'\nPI_META_CACHE = 42\n")
+    service = Service(root=tmp_path)
+    assert service.settings.base_url == "/svc/"
+    assert service.settings.meta_max_age == 42
+
+
+def test_environment_overrides_config_py(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "config.py").write_text("PI_BASE_URL = '/svc/'\n")
+    monkeypatch.setenv("PLUGIT_BASE_URL", "/other/")
+    assert Service(root=tmp_path).settings.base_url == "/other/"
+
+
+def test_a_service_never_reads_another_config_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "config.py").write_text("PI_BASE_URL = '/wrong/'\n")
+    monkeypatch.syspath_prepend(str(elsewhere))
+    monkeypatch.delenv("PLUGIT_BASE_URL", raising=False)
+    root = tmp_path / "service"
+    root.mkdir()
+    assert Service(root=root).settings.base_url == "/"
+
+
+def test_a_broken_config_py_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PLUGIT_BASE_URL", raising=False)
+    (tmp_path / "config.py").write_text("PI_BASE_URL = 'no-slashes'\n")
+    with pytest.raises(ConfigurationError, match="no-slashes"):
+        Service(root=tmp_path)
