@@ -268,7 +268,23 @@ def upstream_from_settings() -> UpstreamConfig:
         ),
         timeout=_number("PLUGIT_UPSTREAM_TIMEOUT", settings.PLUGIT_UPSTREAM_TIMEOUT),
         max_body=int(_number("PLUGIT_UPSTREAM_MAX_BODY", settings.PLUGIT_UPSTREAM_MAX_BODY)),
+        breaker_failures=_count(
+            "PLUGIT_UPSTREAM_BREAKER_FAILURES", settings.PLUGIT_UPSTREAM_BREAKER_FAILURES
+        ),
+        breaker_cooldown=_number(
+            "PLUGIT_UPSTREAM_BREAKER_COOLDOWN", settings.PLUGIT_UPSTREAM_BREAKER_COOLDOWN
+        ),
     )
+
+
+def _count(name: str, value: Any) -> int:
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{name} must be a whole number, not {value!r}.") from None
+    if count < 0:
+        raise ConfigurationError(f"{name} must be 0 (off) or more, not {value!r}.")
+    return count
 
 
 def _number(name: str, value: Any) -> float:

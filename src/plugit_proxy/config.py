@@ -8,7 +8,7 @@ reads Django settings.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from plugit.exceptions import ConfigurationError
@@ -53,8 +53,19 @@ class Project:
     @property
     def service_url(self) -> str:
         """Pick the service instance for the next call (round robin)."""
+        return self.pick_service_url()
+
+    def pick_service_url(self, usable: Callable[[str], bool] | None = None) -> str:
+        """Pick the next instance in turn, skipping those not `usable` while another is."""
         urls = self.service_urls
-        return urls[0] if len(urls) == 1 else urls[next(self._turn) % len(urls)]
+        if len(urls) == 1:
+            return urls[0]
+        turn = next(self._turn)
+        for offset in range(len(urls) if usable is not None else 1):
+            url = urls[(turn + offset) % len(urls)]
+            if usable is None or usable(url):
+                return url
+        return urls[turn % len(urls)]
 
     @property
     def cache_namespace(self) -> str:
@@ -80,6 +91,10 @@ class UpstreamConfig:
     timeout: float = 30.0
     max_body: int = 10 * 1024 * 1024
     pool_size: int = 100
+    # The circuit breaker of each service instance: open after this many connection failures
+    # or timeouts in a row (0: never), for this many seconds.
+    breaker_failures: int = 5
+    breaker_cooldown: float = 10.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -243,6 +243,8 @@ PLUGIT_PLATFORM_NAME = env_str("PLUGIT_PLATFORM_NAME", "PlugIt")
 PLUGIT_UPSTREAM_CONNECT_TIMEOUT = env_str("PLUGIT_UPSTREAM_CONNECT_TIMEOUT", "5")
 PLUGIT_UPSTREAM_TIMEOUT = env_str("PLUGIT_UPSTREAM_TIMEOUT", "30")
 PLUGIT_UPSTREAM_MAX_BODY = env_str("PLUGIT_UPSTREAM_MAX_BODY", str(10 * 1024 * 1024))
+PLUGIT_UPSTREAM_BREAKER_FAILURES = env_str("PLUGIT_UPSTREAM_BREAKER_FAILURES", "5")
+PLUGIT_UPSTREAM_BREAKER_COOLDOWN = env_str("PLUGIT_UPSTREAM_BREAKER_COOLDOWN", "10")
 
 # -- The hosted platform (`plugit platform serve`) -------------------------------------------
 # How often a process looks for changed projects in the database (one cheap query), and how

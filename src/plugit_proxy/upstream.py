@@ -21,10 +21,12 @@ from yarl import URL
 
 from plugit.exceptions import PlugItError
 
-from .config import UpstreamConfig
+from .breaker import Breakers
+from .config import Project, UpstreamConfig
 
 __all__ = [
     "BodyStream",
+    "CircuitOpen",
     "ProtocolViolation",
     "SingleFlight",
     "Upstream",
@@ -57,6 +59,12 @@ class UpstreamError(PlugItError):
 
 class UpstreamUnavailable(UpstreamError):
     """The service refused the connection or could not be reached."""
+
+
+class CircuitOpen(UpstreamUnavailable):
+    """The service failed to answer too often lately: the proxy does not call it for a while."""
+
+    status = 503
 
 
 class UpstreamTimeout(UpstreamError):
@@ -162,6 +170,7 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     data: Any = None
     stream: bool = False
+    service: str = ""  # the instance's base URL: its circuit breaker guards the call
 
 
 class Upstream:
@@ -169,6 +178,7 @@ class Upstream:
 
     def __init__(self, config: UpstreamConfig) -> None:
         self.config = config
+        self.breakers = Breakers(failures=config.breaker_failures, cooldown=config.breaker_cooldown)
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -194,7 +204,37 @@ class Upstream:
             raise RuntimeError("Upstream.start() was not awaited (ASGI lifespan not run?)")
         return self._session
 
+    def pick(self, project: Project) -> str:
+        """Pick the project's instance for the next call, preferring those with a closed circuit."""
+        return project.pick_service_url(self.breakers.available)
+
     async def send(self, request: Request) -> UpstreamAnswer:
+        """Make the call unless the instance's circuit is open (`CircuitOpen`, at once)."""
+        breaker = self.breakers.get(request.service)
+        if breaker is None:
+            return await self._send(request)
+        admitted = breaker.admit()
+        if admitted is None:
+            raise CircuitOpen(
+                "the service failed to answer several times in a row; "
+                "the proxy tries it again shortly",
+                url=request.url,
+            )
+        alive: bool | None = None  # stays None when cancelled: no verdict on the service
+        try:
+            answer = await self._send(request)
+            alive = True
+        except (UpstreamTimeout, UpstreamUnavailable):
+            alive = False
+            raise
+        except ProtocolViolation:
+            alive = True  # it answered, just not well
+            raise
+        finally:
+            breaker.done(admitted, alive)
+        return answer
+
+    async def _send(self, request: Request) -> UpstreamAnswer:
         """Make the call; buffer the body (capped) unless `request.stream`."""
         config = self.config
         timeout = aiohttp.ClientTimeout(

@@ -139,9 +139,13 @@ async def call_action(
         query += extras
     else:
         data, query = await request_body(page, extras, query, headers)
-    url = service_url(page.project, PATH_ACTION, route or page.route)
-    request = Request(method=method, url=url, params=query, headers=headers, data=data, stream=True)
-    return await page.runtime.upstream.send(request)
+    upstream = page.runtime.upstream
+    base = upstream.pick(page.project)
+    url = service_url(base, PATH_ACTION, route or page.route)
+    request = Request(
+        method=method, url=url, params=query, headers=headers, data=data, stream=True, service=base
+    )
+    return await upstream.send(request)
 
 
 async def request_body(

@@ -19,7 +19,7 @@ from plugit.protocol import CSRF_FORM_FIELD
 from ..config import Project
 from ..csrf import SAFE_METHODS, CsrfState
 from ..rendering import TemplateCompileError, TemplateRenderError
-from ..upstream import UpstreamError
+from ..upstream import CircuitOpen, UpstreamError
 from .access import LoginRequired
 from .action import close_form, read_form
 from .errors import error_response
@@ -184,6 +184,10 @@ def _check_visibility(page: Page) -> None:
 
 
 def _upstream_page(error: UpstreamError) -> PageError:
+    if isinstance(error, CircuitOpen):
+        return PageError(
+            503, "Service unavailable", f"The service is temporarily unavailable: {error.reason}."
+        )
     if error.status == 504:
         return PageError(
             504, "Service timeout", f"The service took too long to answer: {error.reason}."

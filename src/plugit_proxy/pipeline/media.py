@@ -26,9 +26,16 @@ async def serve_media(page: Page) -> Response:
     headers = {
         name: page.request.headers[name] for name in CONDITIONAL if name in page.request.headers
     }
-    url = service_url(page.project, PATH_MEDIA, path)
-    answer = await page.runtime.upstream.send(
-        Request(method="GET", url=url, headers=headers, stream=True)
+    upstream = page.runtime.upstream
+    base = upstream.pick(page.project)
+    answer = await upstream.send(
+        Request(
+            method="GET",
+            url=service_url(base, PATH_MEDIA, path),
+            headers=headers,
+            stream=True,
+            service=base,
+        )
     )
     passed = {name: answer.headers[name] for name in PASSED if name in answer.headers}
     if answer.status == 304:

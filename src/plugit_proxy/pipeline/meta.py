@@ -61,8 +61,9 @@ async def find_meta(runtime: Runtime, project: Project, route: str) -> Meta | No
 
 
 async def _fetch(runtime: Runtime, project: Project, route: str, key: str) -> Meta:
-    url = service_url(project, PATH_META, route)
-    answer = await runtime.upstream.send(Request(method="GET", url=url))
+    base = runtime.upstream.pick(project)
+    url = service_url(base, PATH_META, route)
+    answer = await runtime.upstream.send(Request(method="GET", url=url, service=base))
     if answer.status == 404 or 400 <= answer.status < 500:
         raise MetaNotFound(route)
     if answer.status != 200:

@@ -37,9 +37,19 @@ async def serve_proxied(page: Page) -> Response:
             headers[name] = page.request.headers[name]
     query = browser_params(page.request.query_params.multi_items()) + orga_params(page)
     body = page.request.stream() if page.method in BODY_METHODS else None
-    url = service_url(page.project, "", page.route.lstrip("/"))
-    answer = await page.runtime.upstream.send(
-        Request(method=page.method, url=url, params=query, headers=headers, data=body, stream=True)
+    upstream = page.runtime.upstream
+    base = upstream.pick(page.project)
+    url = service_url(base, "", page.route.lstrip("/"))
+    answer = await upstream.send(
+        Request(
+            method=page.method,
+            url=url,
+            params=query,
+            headers=headers,
+            data=body,
+            stream=True,
+            service=base,
+        )
     )
     try:
         return await _respond(page, answer)

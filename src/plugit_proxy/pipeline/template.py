@@ -47,8 +47,9 @@ async def get_template(runtime: Runtime, project: Project, route: str, tag: str)
 async def _fetch(
     runtime: Runtime, project: Project, route: str, tag: str, cache_key: str
 ) -> tuple[str, bool]:
-    url = service_url(project, PATH_TEMPLATE, route)
-    answer = await runtime.upstream.send(Request(method="GET", url=url))
+    base = runtime.upstream.pick(project)
+    url = service_url(base, PATH_TEMPLATE, route)
+    answer = await runtime.upstream.send(Request(method="GET", url=url, service=base))
     if 400 <= answer.status < 500:
         raise TemplateNotFound(route)
     if answer.status != 200:

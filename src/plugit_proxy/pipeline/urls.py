@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ..config import Project
 from .state import not_found
 
 __all__ = ["checked_route", "service_url"]
@@ -20,6 +19,6 @@ def checked_route(route: str) -> str:
     return route
 
 
-def service_url(project: Project, endpoint: str, route: str = "") -> str:
-    """Give the URL of `endpoint` + `route` (`meta` + `/show/3`) at the project's service."""
-    return project.service_url + endpoint + quote(route, safe=_SAFE)
+def service_url(base: str, endpoint: str, route: str = "") -> str:
+    """Give the URL of `endpoint` + `route` (`meta` + `/show/3`) at the service at `base`."""
+    return base + endpoint + quote(route, safe=_SAFE)

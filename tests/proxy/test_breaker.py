@@ -1,0 +1,267 @@
+"""The circuit breaker: a dead service's pages fail at once, and other services never notice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from django.test import override_settings
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from plugit.exceptions import ConfigurationError
+from plugit.testing import LiveServer
+from plugit_proxy.asgi import build_application, upstream_from_settings
+from plugit_proxy.breaker import Breaker, Breakers, State
+from plugit_proxy.config import Project, ProxyConfig, UpstreamConfig
+from plugit_proxy.upstream import CircuitOpen, Request, Upstream, UpstreamUnavailable
+
+from .conftest import fresh_cache
+from .services import build_demo_service, raw_service
+from .test_failures import closed_port
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def breaker(clock: FakeClock, failures: int = 3) -> Breaker:
+    return Breaker("http://svc/", failures=failures, cooldown=10.0, clock=clock)
+
+
+def fail(circuit: Breaker, times: int = 1) -> None:
+    for _ in range(times):
+        admitted = circuit.admit()
+        assert admitted is not None
+        circuit.done(admitted, alive=False)
+
+
+def test_opens_after_consecutive_failures_only() -> None:
+    circuit = breaker(FakeClock())
+    fail(circuit, 2)
+    circuit.done(State.CLOSED, alive=True)  # an answer (even a 500) resets the count
+    fail(circuit, 2)
+    assert circuit.state is State.CLOSED
+    fail(circuit)
+    assert circuit.state is State.OPEN
+    assert circuit.admit() is None
+    assert not circuit.available()
+
+
+def test_half_open_lets_one_trial_through_and_success_closes() -> None:
+    clock = FakeClock()
+    circuit = breaker(clock)
+    fail(circuit, 3)
+    clock.now += 9.9
+    assert circuit.admit() is None
+    clock.now += 0.1
+    assert circuit.available()
+    assert circuit.admit() is State.HALF_OPEN
+    assert not circuit.available()
+    assert circuit.admit() is None  # one trial at a time
+    circuit.done(State.HALF_OPEN, alive=True)
+    assert circuit.state is State.CLOSED
+    assert circuit.admit() is State.CLOSED
+
+
+def test_failed_trial_reopens_for_a_full_cooldown() -> None:
+    clock = FakeClock()
+    circuit = breaker(clock)
+    fail(circuit, 3)
+    clock.now += 10
+    fail(circuit)
+    assert circuit.state is State.OPEN
+    clock.now += 9.9
+    assert circuit.admit() is None
+    clock.now += 0.1
+    assert circuit.admit() is State.HALF_OPEN
+
+
+def test_cancelled_trial_frees_the_slot() -> None:
+    clock = FakeClock()
+    circuit = breaker(clock)
+    fail(circuit, 3)
+    clock.now += 10
+    assert circuit.admit() is State.HALF_OPEN
+    circuit.done(State.HALF_OPEN, alive=None)
+    assert circuit.state is State.HALF_OPEN
+    assert circuit.admit() is State.HALF_OPEN
+
+
+def test_late_failures_of_calls_admitted_before_opening_change_nothing() -> None:
+    clock = FakeClock()
+    circuit = breaker(clock, failures=1)
+    assert circuit.admit() is State.CLOSED
+    assert circuit.admit() is State.CLOSED
+    circuit.done(State.CLOSED, alive=False)
+    clock.now += 10
+    assert circuit.admit() is State.HALF_OPEN
+    circuit.done(State.CLOSED, alive=False)  # the older call fails late: the trial stays
+    assert circuit.state is State.HALF_OPEN
+    assert circuit.admit() is None
+
+
+def test_logs_once_when_opening_and_once_when_closing(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    circuit = breaker(clock, failures=2)
+    with caplog.at_level(logging.INFO, logger="plugit_proxy.breaker"):
+        fail(circuit, 2)
+        for _ in range(5):
+            assert circuit.admit() is None
+        clock.now += 10
+        circuit.done(circuit.admit() or State.CLOSED, alive=True)
+        circuit.done(State.CLOSED, alive=True)
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2
+    assert "http://svc/" in messages[0]
+    assert "opened" in messages[0]
+    assert "http://svc/" in messages[1]
+    assert "closed" in messages[1]
+
+
+def test_breakers_are_per_url_and_can_be_disabled() -> None:
+    breakers = Breakers(failures=1, cooldown=10, clock=FakeClock())
+    first = breakers.get("http://a/")
+    assert first is not None
+    assert first is breakers.get("http://a/")
+    fail(first)
+    assert not breakers.available("http://a/")
+    assert breakers.available("http://b/")
+    assert Breakers(failures=0, cooldown=10).get("http://a/") is None
+
+
+def test_round_robin_skips_instances_with_an_open_circuit() -> None:
+    project = Project(
+        key="p", name="P", mount="/p/", service_urls=("http://a", "http://b", "http://c")
+    )
+    picks = {project.pick_service_url(lambda url: url != "http://b/") for _ in range(9)}
+    assert picks == {"http://a/", "http://c/"}
+    everyone_down = {project.pick_service_url(lambda url: False) for _ in range(6)}
+    assert everyone_down == {"http://a/", "http://b/", "http://c/"}
+
+
+def test_settings_configure_the_breaker() -> None:
+    with override_settings(
+        PLUGIT_UPSTREAM_BREAKER_FAILURES="2", PLUGIT_UPSTREAM_BREAKER_COOLDOWN="0.5"
+    ):
+        config = upstream_from_settings()
+    assert (config.breaker_failures, config.breaker_cooldown) == (2, 0.5)
+    assert upstream_from_settings().breaker_failures == 5
+    with override_settings(PLUGIT_UPSTREAM_BREAKER_FAILURES="0"):
+        assert upstream_from_settings().breaker_failures == 0
+    with (
+        override_settings(PLUGIT_UPSTREAM_BREAKER_FAILURES="-1"),
+        pytest.raises(ConfigurationError, match="PLUGIT_UPSTREAM_BREAKER_FAILURES"),
+    ):
+        upstream_from_settings()
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    client = Upstream(UpstreamConfig(connect_timeout=0.5, timeout=0.5, breaker_failures=1))
+    await client.start()
+    yield client
+    await client.aclose()
+
+
+async def test_http_errors_prove_the_service_is_alive(upstream: Upstream) -> None:
+    with LiveServer(raw_service(b"oops", status=503)) as server:
+        base = server.url + "/"
+        for _ in range(3):
+            answer = await upstream.send(Request(method="GET", url=base + "meta/", service=base))
+            assert answer.status == 503
+
+
+async def test_refused_connections_open_the_circuit(upstream: Upstream) -> None:
+    base = f"http://127.0.0.1:{closed_port()}/"
+    with pytest.raises(UpstreamUnavailable) as first:
+        await upstream.send(Request(method="GET", url=base + "meta/", service=base))
+    assert not isinstance(first.value, CircuitOpen)
+    with pytest.raises(CircuitOpen) as refused:
+        await upstream.send(Request(method="GET", url=base + "meta/", service=base))
+    assert refused.value.status == 503
+
+
+class Hangable:
+    """Wrap a service: count its calls, and hang every call until `heal()`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.healthy = threading.Event()  # set from the test's thread, not the server's
+        self.calls = 0
+
+    def heal(self) -> None:
+        self.healthy.set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.calls += 1
+            if not self.healthy.is_set():
+                await asyncio.to_thread(self.healthy.wait)
+        await self.app(scope, receive, send)
+
+
+async def test_open_circuit_answers_at_once_and_spares_other_services(
+    demo_service: LiveServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = Hangable(build_demo_service(str(tmp_path_factory.mktemp("hung"))))
+    with LiveServer(service) as server:
+        dead = Project(key="a", name="A", mount="/a/", service_urls=(server.url,), menu_action=None)
+        fine = Project(key="b", name="B", mount="/b/", service_urls=(demo_service.url,))
+        upstream = UpstreamConfig(
+            connect_timeout=0.5, timeout=0.5, breaker_failures=2, breaker_cooldown=1.0
+        )
+        app = build_application(
+            ProxyConfig(upstream=upstream, projects=(dead, fine)), cache=fresh_cache()
+        )
+        await app.startup()
+        transport = httpx.ASGITransport(app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                with caplog.at_level(logging.INFO, logger="plugit_proxy.breaker"):
+                    await _walk_through_the_circuit(client, service)
+        finally:
+            service.heal()
+            await app.shutdown()
+    logged = [r.getMessage() for r in caplog.records if r.name == "plugit_proxy.breaker"]
+    assert len(logged) == 2
+    assert "opened" in logged[0]
+    assert server.url in logged[0]
+    assert "closed" in logged[1]
+    assert server.url in logged[1]
+
+
+async def _walk_through_the_circuit(client: httpx.AsyncClient, service: Hangable) -> None:
+    for _ in range(2):
+        stuck = asyncio.create_task(client.get("/a/public"))
+        started = time.monotonic()
+        assert (await client.get("/b/public")).status_code == 200
+        assert time.monotonic() - started < 0.4
+        assert (await stuck).status_code == 504
+    opened_at = time.monotonic()
+    calls = service.calls
+    started = time.monotonic()
+    refused = await client.get("/a/public")
+    assert time.monotonic() - started < 0.2
+    assert refused.status_code == 503
+    assert "temporarily unavailable" in refused.text
+    assert "plugit-header" in refused.text
+    assert service.calls == calls
+    assert (await client.get("/b/public")).status_code == 200
+
+    service.heal()
+    await asyncio.sleep(max(0.0, opened_at + 1.0 - time.monotonic()) + 0.05)
+    assert (await client.get("/a/public")).status_code == 200
+    assert service.calls > calls
+    assert (await client.get("/a/public")).status_code == 200
+    assert (await client.get("/b/public")).status_code == 200
