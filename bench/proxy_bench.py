@@ -228,6 +228,9 @@ def start_proxy(
         **env,
         "PLUGIT_DATA_DIR": data_dir,
         "PLUGIT_UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT),
+        # The hung target measures the deadline path; with the circuit breaker on, its calls
+        # would be refused at once after five timeouts (tests/proxy/test_breaker.py covers it).
+        "PLUGIT_UPSTREAM_BREAKER_FAILURES": "0",
         "PLUGIT_SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
     }
     base = f"http://127.0.0.1:{port}"

@@ -5,6 +5,10 @@ One breaker per service base URL, per process. CLOSED lets every call through; a
 without touching the network, for `cooldown` seconds. Then it is HALF-OPEN: one trial call at
 a time goes through; an answer closes it, a failure opens it again. Any HTTP answer (4xx and
 5xx too) counts as success: it proves the service is alive.
+
+A failure counts only when the service has not answered anything since that call started: one
+hung action times out many calls at once, but while the service's other calls are answered it
+is alive, and its other pages must not be refused.
 """
 
 from __future__ import annotations
@@ -38,7 +42,12 @@ class Breaker:
         self.state = State.CLOSED
         self._failures = 0
         self._opened_at = 0.0
+        self._answered_at = float("-inf")  # when the service last answered a call
         self._trial = False  # a half-open trial call is in flight
+
+    def now(self) -> float:
+        """The breaker's clock, to time a call's start (for `done`)."""
+        return self._clock()
 
     def available(self) -> bool:
         """Tell whether a call would be let through now (changes nothing)."""
@@ -61,9 +70,16 @@ class Breaker:
             return State.HALF_OPEN
         return None
 
-    def done(self, admitted: State, alive: bool | None) -> None:
-        """Record how an admitted call ended: answered, failed, or neither (cancelled)."""
+    def done(self, admitted: State, alive: bool | None, started: float | None = None) -> None:
+        """Record how an admitted call ended: answered, failed, or neither (cancelled).
+
+        A failure of a call that `started` before the service's latest answer is no verdict.
+        """
         trial = admitted is State.HALF_OPEN and self.state is State.HALF_OPEN
+        if alive:
+            self._answered_at = self._clock()
+        elif alive is False and started is not None and started < self._answered_at:
+            alive = None
         if alive:
             if self.state is not State.CLOSED:
                 logger.warning("circuit of service %s closed: it answers again", self.url)

@@ -213,6 +213,7 @@ class Upstream:
         breaker = self.breakers.get(request.service)
         if breaker is None:
             return await self._send(request)
+        started = breaker.now()
         admitted = breaker.admit()
         if admitted is None:
             raise CircuitOpen(
@@ -231,7 +232,7 @@ class Upstream:
             alive = True  # it answered, just not well
             raise
         finally:
-            breaker.done(admitted, alive)
+            breaker.done(admitted, alive, started)
         return answer
 
     async def _send(self, request: Request) -> UpstreamAnswer:

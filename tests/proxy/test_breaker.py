@@ -265,3 +265,25 @@ async def _walk_through_the_circuit(client: httpx.AsyncClient, service: Hangable
     assert service.calls > calls
     assert (await client.get("/a/public")).status_code == 200
     assert (await client.get("/b/public")).status_code == 200
+
+
+def test_failures_of_calls_started_before_an_answer_are_no_verdict() -> None:
+    clock = FakeClock()
+    circuit = breaker(clock, failures=2)
+    started = clock.now
+    slow = [circuit.admit() for _ in range(3)]  # three calls of one hung action
+    clock.now += 0.5
+    admitted = circuit.admit()
+    assert admitted is not None
+    circuit.done(admitted, alive=True, started=clock.now)  # another page is answered
+    clock.now += 0.5
+    for call in slow:  # the hung calls time out together
+        assert call is not None
+        circuit.done(call, alive=False, started=started)
+    assert circuit.state is State.CLOSED
+    fail_since = clock.now
+    for _ in range(2):  # calls made after that answer, failing: the service is dead now
+        call = circuit.admit()
+        assert call is not None
+        circuit.done(call, alive=False, started=fail_since)
+    assert circuit.state is State.OPEN
