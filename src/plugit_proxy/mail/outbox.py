@@ -19,12 +19,13 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 
 from . import tokens
 from .conf import MailSettings, mail_settings
+from .leases import claim, due
 from .models import OutboxMessage, ReplyRoute, backoff
 from .text import html_to_text
 
@@ -137,19 +138,11 @@ class SendReport:
 
 
 def _due(conf: MailSettings) -> Q:
-    now = timezone.now()
-    stale = now - timedelta(seconds=conf.lease)
-    return Q(status=Status.QUEUED, next_attempt_at__lte=now) | Q(
-        status=Status.SENDING, claimed_at__lt=stale
-    )
+    return due(Status.QUEUED, Status.SENDING, conf.lease, timezone.now())
 
 
 def _claim(pk: int, conf: MailSettings) -> OutboxMessage | None:
-    now = timezone.now()
-    claimed = OutboxMessage.objects.filter(_due(conf), pk=pk).update(
-        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-    )
-    return OutboxMessage.objects.get(pk=pk) if claimed else None
+    return claim(OutboxMessage, pk, waiting=Status.QUEUED, working=Status.SENDING, lease=conf.lease)
 
 
 def _email(message: OutboxMessage, connection: Any) -> EmailMessage:

@@ -14,18 +14,17 @@ import contextlib
 import logging
 import ssl
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.db import close_old_connections, connections
-from django.db.models import F, Q
 from django.utils import timezone
 
 from . import tokens
 from .conf import MailSettings, mail_settings
 from .delivery import Outcome, Resolver, Result, deliver
+from .leases import claim, due
 from .models import InboundReply, backoff
 from .resolver import resolve_service_urls
 
@@ -84,14 +83,9 @@ class ReplyHandler:
 
 
 def _claim(pk: int, conf: MailSettings) -> InboundReply | None:
-    now = timezone.now()
-    due = Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(
-        status=Status.DELIVERING, claimed_at__lt=now - timedelta(seconds=conf.lease)
+    return claim(
+        InboundReply, pk, waiting=Status.PENDING, working=Status.DELIVERING, lease=conf.lease
     )
-    claimed = InboundReply.objects.filter(due, pk=pk).update(
-        status=Status.DELIVERING, claimed_at=now, attempts=F("attempts") + 1
-    )
-    return InboundReply.objects.get(pk=pk) if claimed else None
 
 
 def _record(reply: InboundReply, result: Result, conf: MailSettings) -> None:
@@ -114,14 +108,11 @@ def _record(reply: InboundReply, result: Result, conf: MailSettings) -> None:
 def deliver_pending(*, resolve: Resolver = resolve_service_urls) -> int:
     """Deliver the stored replies that are due; give how many were handled."""
     conf = mail_settings()
-    now = timezone.now()
-    due = InboundReply.objects.filter(
-        Q(status=Status.PENDING, next_attempt_at__lte=now)
-        | Q(status=Status.DELIVERING, claimed_at__lt=now - timedelta(seconds=conf.lease))
-    ).order_by("next_attempt_at", "pk")
+    waiting = due(Status.PENDING, Status.DELIVERING, conf.lease, timezone.now())
+    due_replies = InboundReply.objects.filter(waiting).order_by("next_attempt_at", "pk")
     handled = 0
     try:
-        for pk in list(due.values_list("pk", flat=True)[: conf.batch]):
+        for pk in list(due_replies.values_list("pk", flat=True)[: conf.batch]):
             reply = _claim(pk, conf)
             if reply is None:
                 continue
