@@ -126,11 +126,17 @@ def run_proxy(
     )
     if not prepare():
         return 2
+    target = os.environ.get("PLUGIT_SERVICE_URL")
+    print(f"PlugIt proxy: http://{host}:{port}/plugIt/ -> {target}")
+    serve_application(host=host, port=port, workers=workers, access_log=access_log)
+    return 0
+
+
+def serve_application(*, host: str, port: int, workers: int | None, access_log: bool) -> None:
+    """Serve the proxy's ASGI application with uvicorn (`workers` defaults to the cores)."""
     import uvicorn
 
     count = workers or os.cpu_count() or 1
-    target = os.environ.get("PLUGIT_SERVICE_URL")
-    print(f"PlugIt proxy: http://{host}:{port}/plugIt/ -> {target}")
     uvicorn.run(
         "plugit_proxy.asgi:application",
         host=host,
@@ -144,7 +150,6 @@ def run_proxy(
         access_log=access_log,
         log_level=os.environ.get("PLUGIT_LOG_LEVEL", "info").lower(),
     )
-    return 0
 
 
 def _export(**values: str | None) -> None:

@@ -18,21 +18,10 @@ PLATFORM_MODE = "platform"
 def serve(*, host: str, port: int, workers: int | None) -> int:
     """Migrate the database, then serve the platform; return the process exit code."""
     os.environ["PLUGIT_MODE"] = PLATFORM_MODE
-    from ..cli import prepare
+    from ..cli import prepare, serve_application
 
     if not prepare():  # system checks, then the schema brought up to date
         return 2
-    import uvicorn
-
-    count = workers or os.cpu_count() or 1
     print(f"PlugIt platform: http://{host}:{port}/", flush=True)
-    uvicorn.run(
-        "plugit_proxy.asgi:application",
-        host=host,
-        port=port,
-        workers=count if count > 1 else None,
-        lifespan="on",
-        proxy_headers=False,  # X-Forwarded-For only when a project says so (pipeline)
-        log_level=os.environ.get("PLUGIT_LOG_LEVEL", "info").lower(),
-    )
+    serve_application(host=host, port=port, workers=workers, access_log=True)
     return 0
