@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from starlette.applications import Starlette
@@ -14,6 +17,7 @@ from starlette.routing import Route
 
 from plugit.protocol import CSRF_TOKEN_PLACEHOLDER
 from plugit.testing import LiveServer
+from plugit_proxy.config import UpstreamConfig
 
 from .conftest import ProxyFactory, as_user
 
@@ -148,3 +152,82 @@ async def test_service_failure_is_a_500_page(
 async def test_post_needs_the_token(proxy_factory: ProxyFactory, proxied: LiveServer) -> None:
     client = await open_proxy(proxy_factory, proxied)
     assert (await client.post("/plugIt/post", data={"thing": "x"})).status_code == 403
+
+
+class PlainHandler(BaseHTTPRequestHandler):
+    """A service on Python's http.server: it reads Content-Length and knows no chunked body."""
+
+    def do_GET(self) -> None:
+        self._answer(
+            200,
+            f'<form method="post"><input name="csrfmiddlewaretoken" '
+            f'value="{CSRF_TOKEN_PLACEHOLDER}"></form>',
+        )
+
+    def do_POST(self) -> None:
+        self._echo()
+
+    do_PUT = do_PATCH = do_POST
+
+    def _echo(self) -> None:
+        if "Transfer-Encoding" in self.headers or "Content-Length" not in self.headers:
+            self._answer(400, "<p>no Content-Length</p>")
+            return
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        fields = parse_qs(body)
+        shown = ";".join(f"{name}={values}" for name, values in sorted(fields.items()))
+        self._answer(200, f"<p id='got'>{self.command} {shown}</p>")
+
+    def _answer(self, status: int, html: str) -> None:
+        data = html.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def plain_service() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PlainHandler)
+    thread = threading.Thread(target=server.serve_forever, name="plain-service")
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+async def test_forwarded_body_has_a_content_length(
+    proxy_factory: ProxyFactory, plain_service: str, method: str
+) -> None:
+    handle = proxy_factory(plain_service, proxy_mode=True, live=True)
+    client = handle.client
+    token = re.search(r'value="(\w{64})"', (await client.get("/plugIt/form")).text)
+    assert token
+    form = {"thing": "été & co", "many": ["1", "2"], "csrfmiddlewaretoken": token.group(1)}
+    response = await client.request(method, "/plugIt/form", data=form)
+    assert response.status_code == 200
+    got = re.search(r"<p id='got'>(.*?)</p>", response.text)
+    assert got
+    assert got.group(1) == (
+        f"{method} csrfmiddlewaretoken=['{token.group(1)}'];many=['1', '2'];thing=['été & co']"
+    )
+
+
+async def test_too_large_body_is_refused(proxy_factory: ProxyFactory, plain_service: str) -> None:
+    limits = UpstreamConfig(connect_timeout=1.0, timeout=2.0, max_body=1000)
+    handle = proxy_factory(plain_service, proxy_mode=True, live=True, upstream=limits)
+    client = handle.client
+    token = re.search(r'value="(\w{64})"', (await client.get("/plugIt/form")).text)
+    assert token
+    headers = {"X-CSRFToken": token.group(1), "Content-Type": "text/plain"}
+    response = await client.post("/plugIt/form", content=b"x" * 5000, headers=headers)
+    assert response.status_code == 413
+    assert "exceeds 1000 bytes" in response.text

@@ -9,7 +9,13 @@ from starlette.responses import Response, StreamingResponse
 from plugit.protocol import CSRF_TOKEN_PLACEHOLDER, HEADER_NO_TEMPLATE
 
 from ..upstream import BodyStream, Request, UpstreamAnswer
-from .action import browser_params, orga_params, protocol_headers, proxy_mode_headers
+from .action import (
+    browser_params,
+    orga_params,
+    protocol_headers,
+    proxy_mode_headers,
+    read_capped,
+)
 from .answer import (
     file_response,
     is_file,
@@ -36,7 +42,9 @@ async def serve_proxied(page: Page) -> Response:
         if name in page.request.headers:
             headers[name] = page.request.headers[name]
     query = browser_params(page.request.query_params.multi_items()) + orga_params(page)
-    body = page.request.stream() if page.method in BODY_METHODS else None
+    # Read the (capped) body whole and send it with a Content-Length: many WSGI servers
+    # (Python's http.server, older Werkzeug) cannot read a chunked request body.
+    body = await read_capped(page) if page.method in BODY_METHODS else None
     upstream = page.runtime.upstream
     base = upstream.pick(page.project)
     url = service_url(base, "", page.route.lstrip("/"))
