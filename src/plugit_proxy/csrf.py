@@ -82,7 +82,7 @@ class CsrfConfig:
 
 @dataclass(kw_only=True)
 class CsrfState:
-    """The CSRF secret of one request; a new one is made (and sent) only when a page uses it."""
+    """The CSRF secret of one request; the cookie is sent only when a page uses the token."""
 
     config: CsrfConfig
     cookie_secret: str | None
@@ -143,8 +143,12 @@ class CsrfState:
         return None
 
     def set_cookie(self, response: Response) -> None:
-        """Send the cookie when a new secret was made for this request."""
-        if self._secret is None:
+        """Send the cookie when this request made a new secret or used the token.
+
+        As Django's CsrfViewMiddleware does: every page that hands out the token also
+        re-sends the cookie, so scripts reading it from the latest response keep working.
+        """
+        if self._secret is None and self._token is None:
             return
         config = self.config
         response.set_cookie(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from plugit.testing import LiveServer
@@ -70,3 +71,32 @@ async def test_scripts_send_the_header(
     )
     assert other_site.status_code == 403
     assert "another site" in other_site.text
+
+
+def csrf_cookie(response: httpx.Response) -> str | None:
+    """The value of the `csrftoken` cookie this response sets, if any."""
+    for header in response.headers.get_list("set-cookie"):
+        name, _, rest = header.partition("=")
+        if name.strip() == "csrftoken":
+            return rest.split(";", 1)[0]
+    return None
+
+
+async def test_every_page_with_the_token_resends_the_cookie(
+    proxy_factory: ProxyFactory, counted: tuple[Counting, LiveServer]
+) -> None:
+    handle = proxy_factory(counted[1].url, live=True)
+    client = handle.client
+    first = await client.get("/plugIt/")
+    second = await client.get("/plugIt/")
+    sent = csrf_cookie(first)
+    assert sent is not None
+    assert csrf_cookie(second) == sent
+    token = re.search(r'name="csrfmiddlewaretoken" value="(\w+)"', second.text)
+    assert token
+    data = {"thing": "second page", "csrfmiddlewaretoken": token.group(1)}
+    posted = await client.post("/plugIt/form", data=data)
+    assert "id='posted'>second page<" in posted.text
+    assert (await client.post("/plugIt/form", headers={"X-CSRFToken": sent})).status_code == 200
+    no_token = await client.get("/plugIt/ebuio_setUser?mode=log")
+    assert csrf_cookie(no_token) is None
