@@ -1,5 +1,8 @@
 """PlugIt: write a service once, deploy it behind any PlugIt proxy."""
 
+# The original API reached `plugit.api`, `.params` and `.utils` after a bare `import plugit`.
+# Importing them reads no configuration: `params` loads `config.py` only when a name is read.
+from plugit import api, params, utils
 from plugit._default import app, load_actions
 from plugit.exceptions import (
     Abort,
@@ -35,6 +38,9 @@ __all__ = [
     "Settings",
     "__version__",
     "abort",
+    "api",
     "app",
     "load_actions",
+    "params",
+    "utils",
 ]

@@ -1,7 +1,8 @@
 """The effective settings under their original names: `plugit.params.DEBUG`, ...
 
-Reads the service built by `load_actions` when there is one, else `config.py` and the
-`PLUGIT_*` environment variables, at the moment a name is read (never at import).
+Reads the service built by `load_actions` when there is one, else `plugit.app.config` (seeded
+from `config.py`) and the `PLUGIT_*` environment variables, at the moment a name is read
+(never at import: `import plugit` must not load `config.py`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from plugit.exceptions import ConfigurationError
-from plugit.settings import Settings, import_config
+from plugit.settings import Settings
 
 _LEGACY_NAMES = {
     "DEBUG": "debug",
@@ -29,8 +30,8 @@ def effective_settings() -> Settings:
 
     try:
         return app.service.settings
-    except ConfigurationError:  # no service loaded yet
-        return Settings.load(import_config())
+    except ConfigurationError:  # no service loaded yet: what load_actions would use
+        return Settings.load(app.config)
 
 
 def __getattr__(name: str) -> Any:

@@ -154,16 +154,19 @@ class Service:
         await self._app(scope, receive, send)
 
     def run(
-        self, host: str = "127.0.0.1", port: int = 5000, debug: bool | None = None, **_: Any
+        self, host: str = "127.0.0.1", port: int | None = None, debug: bool | None = None, **_: Any
     ) -> None:
-        """Serve the service with uvicorn until interrupted (extra Flask options are ignored)."""
+        """Serve the service with uvicorn until interrupted (extra Flask options are ignored).
+
+        Without `port`, it listens on the settings' port (`PLUGIT_PORT`, default 5000).
+        """
         import uvicorn
 
         debug = self.settings.debug if debug is None else debug
         uvicorn.run(
             self,
             host=host,
-            port=port,
+            port=self.settings.port if port is None else port,
             log_level="debug" if debug else "info",
             proxy_headers=False,  # the guard checks the socket peer unless PI_USE_PROXY_IP
         )

@@ -41,6 +41,7 @@ class Settings:
     api_url: str | None = None
     max_body_size: int = 10 * 1024 * 1024
     media_max_age: int = 3600
+    port: int = 5000  # where `run()` listens when not told; environment only (PLUGIT_PORT)
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith("/") or not self.base_url.endswith("/"):
@@ -49,6 +50,8 @@ class Settings:
             )
         if self.max_body_size <= 0:
             raise ConfigurationError(f"max_body_size must be positive, got {self.max_body_size}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigurationError(f"the port must be from 0 to 65535, got {self.port}")
         if not self.allowed_networks:
             object.__setattr__(self, "allowed_networks", parse_networks(LOOPBACK_NETWORKS))
         elif not all(isinstance(net, Network) for net in self.allowed_networks):
@@ -90,6 +93,8 @@ _CONFIG_NAMES = {
     "PI_MAX_BODY_SIZE": "max_body_size",
     "PI_MEDIA_CACHE": "media_max_age",
 }
+# Fields set only by a `PLUGIT_*` variable: original services never had them in config.py.
+_ENVIRONMENT_ONLY = ("port",)
 
 
 def _from_config(config: ModuleType | Mapping[str, Any]) -> dict[str, Any]:
@@ -103,7 +108,7 @@ def _from_config(config: ModuleType | Mapping[str, Any]) -> dict[str, Any]:
 
 def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for field in _CONFIG_NAMES.values():
+    for field in (*_CONFIG_NAMES.values(), *_ENVIRONMENT_ONLY):
         variable = ENV_PREFIX + field.upper()
         if environ.get(variable, "") != "":
             values[field] = _coerce(field, environ[variable], origin=variable)
@@ -115,7 +120,7 @@ def _coerce(field: str, value: Any, *, origin: str) -> Any:
     try:
         if field in {"debug", "use_proxy_ip"}:
             return _to_bool(value)
-        if field in {"meta_cache", "max_body_size", "media_max_age"}:
+        if field in {"meta_cache", "max_body_size", "media_max_age", "port"}:
             return int(value)
         if field == "allowed_networks":
             items = value.split(",") if isinstance(value, str) else value

@@ -8,12 +8,16 @@ that is started the first time the module needs it and stopped when the module e
 from __future__ import annotations
 
 import concurrent.futures
+import os
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from starlette.types import ASGIApp
 
+import plugit
 from plugit.testing import LiveServer
 
 ServeFn = Callable[..., LiveServer]
@@ -72,3 +76,25 @@ async def connect(depth: str, live: ServeFn) -> AsyncIterator[ConnectFn]:
 def client(connect: ConnectFn, service: ASGIApp) -> httpx.AsyncClient:
     """A client for the module's `service`, at the test's depth."""
     return connect(service)
+
+
+@pytest.fixture
+def fresh_default_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """`plugit.app` with no service nor config, no `config` module, the working dir in tmp_path.
+
+    Modules a test writes in tmp_path and imports are forgotten when it ends.
+    """
+    monkeypatch.setattr(plugit.app, "_service", None)
+    monkeypatch.setattr(plugit.app, "_config", None)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("PLUGIT_"):
+            monkeypatch.delenv(name)
+    before = set(sys.modules)
+    monkeypatch.delitem(sys.modules, "config", raising=False)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        module_file = getattr(sys.modules[name], "__file__", None) or ""
+        if module_file.startswith(str(tmp_path)):
+            del sys.modules[name]

@@ -214,20 +214,6 @@ def test_plugit_serve_reports_a_bad_target(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-@pytest.fixture
-def fresh_default_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No service loaded, a clean `config` module, and the working directory in tmp_path."""
-    monkeypatch.setattr(plugit.app, "_service", None)
-    monkeypatch.delitem(sys.modules, "config", raising=False)
-    monkeypatch.delitem(sys.modules, "legacy_params_actions", raising=False)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    for name in list(__import__("os").environ):
-        if name.startswith("PLUGIT_"):
-            monkeypatch.delenv(name)
-    return tmp_path
-
-
 def test_params_read_config_py(fresh_default_app: Path) -> None:
     (fresh_default_app / "config.py").write_text(
         "DEBUG = True\nPI_BASE_URL = '/x/'\nPI_ALLOWED_NETWORKS = ['10.0.0.0/8']\n"
