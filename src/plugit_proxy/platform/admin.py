@@ -1,7 +1,9 @@
 """The operators' admin: every platform model, with memberships edited in place.
 
 API keys are never shown from the database (only their hash is there): a key is shown once,
-in a message, when a project is created here or when the "Rotate API key" action makes one.
+on a page of its own, when a project is created here or when the "Rotate API key" action makes
+one. That page is the only place it goes: not into a message (a cookie, or the session), not
+into any cache (`Cache-Control: no-store`).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 
 from .models import (
     GRANTABLE_USER_FIELDS,
@@ -27,18 +30,22 @@ from .models import (
     User,
 )
 
+NEW_KEYS_TEMPLATE = "admin/platform/project/new_api_keys.html"
+# Where `save_model` leaves a new project's key for `response_add`, on the request only.
+NEW_KEY_ATTRIBUTE = "_plugit_new_api_key"
 
-def show_new_key(request: HttpRequest, project: Project, key: str) -> None:
-    """Tell the operator a project's new key, the only time it is ever shown."""
-    messages.warning(
-        request,
-        format_html(
-            "New API key for project “{}”: <code>{}</code> — copy it now: "
-            "it is shown only this once.",
-            project.slug,
-            key,
-        ),
-    )
+
+def new_keys_page(request: HttpRequest, keys: list[tuple[Project, str]]) -> HttpResponse:
+    """Show projects' new keys to the operator, the only time they are ever shown."""
+    context = {
+        **admin.site.each_context(request),
+        "title": "New API keys",
+        "keys": [(project.slug, key) for project, key in keys],
+        "projects_url": reverse("admin:platform_project_changelist"),
+    }
+    response = TemplateResponse(request, NEW_KEYS_TEMPLATE, context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # -- inlines ---------------------------------------------------------------------------------
@@ -173,14 +180,22 @@ class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         key = None if change or obj.has_api_key else obj.rotate_api_key()
         super().save_model(request, obj, form, change)
         if key is not None:
-            show_new_key(request, obj, key)
+            setattr(request, NEW_KEY_ATTRIBUTE, key)
+
+    def response_add(self, request: HttpRequest, obj: Project, *args: Any) -> HttpResponse:
+        key = getattr(request, NEW_KEY_ATTRIBUTE, None)
+        if key is None:
+            return super().response_add(request, obj, *args)  # type: ignore[no-any-return]
+        self.message_user(request, f"The project “{obj.slug}” was added.", messages.SUCCESS)
+        return new_keys_page(request, [(obj, key)])
 
     @admin.action(description="Rotate API key (the old key stops working at once)")
-    def rotate_api_key(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
+    def rotate_api_key(self, request: HttpRequest, queryset: QuerySet[Project]) -> HttpResponse:
+        keys = []
         for project in queryset:
-            key = project.rotate_api_key()
+            keys.append((project, project.rotate_api_key()))
             project.save(update_fields=["api_key_hash", "updated"])
-            show_new_key(request, project, key)
+        return new_keys_page(request, keys)
 
 
 @admin.register(ProjectMembership)
