@@ -171,7 +171,9 @@ def prepare() -> bool:
     except SystemCheckError as error:
         print(error, file=sys.stderr)
         return False
-    call_command("migrate", interactive=False, verbosity=0)
+    from .firststart import migrate_database
+
+    migrate_database()  # one process of this data folder at a time
     return True
 
 

@@ -55,8 +55,17 @@ def secret_key(directory: Path) -> str:
         return configured
     key_file = directory / "secret_key"
     if not key_file.exists():
-        key_file.touch(mode=0o600)
-        key_file.write_text(secrets.token_urlsafe(50))
+        # Written whole under another name, then linked in place: a process starting at the
+        # same moment either finds no file or the complete key, and one key wins for both.
+        draft = directory / f".secret_key.{os.getpid()}"
+        draft.touch(mode=0o600)
+        draft.write_text(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return key_file.read_text().strip()
 
 

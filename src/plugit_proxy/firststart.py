@@ -1,0 +1,40 @@
+"""The start-up work that must run once per data folder: one process at a time.
+
+Several processes may start at the same moment in the same folder (two `plugit proxy`, a
+proxy and the mail worker, a compose file starting everything at once). Migrating one SQLite
+file from two processes fails half way ("index ... already exists"), so the work runs under
+an exclusive `flock` on a file of the data folder: the second process waits, then finds the
+schema up to date and has nothing left to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["LOCK_NAME", "first_start_lock", "migrate_database"]
+
+LOCK_NAME = "first-start.lock"
+
+
+@contextlib.contextmanager
+def first_start_lock(directory: Path) -> Iterator[None]:
+    """Hold the data folder's start-up lock (waiting for another process that holds it)."""
+    descriptor = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # released by the kernel if the process dies
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def migrate_database() -> None:
+    """Bring the database schema up to date, one process of this data folder at a time."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    with first_start_lock(Path(settings.DATA_DIR)):
+        call_command("migrate", interactive=False, verbosity=0)
