@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from plugit.exceptions import Abort
+from plugit.exceptions import http_description, http_status
 from plugit.guard import caller_address
 from plugit.interceptors import ActionCall
 from plugit.protocol import HEADER_META_EXPIRE, PROTOCOL_VERSION
@@ -36,6 +36,20 @@ def error_response(status_code: int, message: str = "") -> Response:
 
 
 NOT_FOUND = Response("Not Found", 404, media_type="text/plain")
+
+
+def failure_response(error: Exception, what: str, where: str = "") -> Response:
+    """Answer an exception: its HTTP status when it carries one (see `http_status`), else 500.
+
+    Call it inside the `except` block: a 500 logs the traceback (with `where`), which never
+    goes to the caller.
+    """
+    status = http_status(error)
+    if status is None:
+        log.exception("%s failed %s", what, where)
+        return error_response(500, f"{what} failed; see the service's log")
+    log.debug("%s %s answered %d (%s)", what, where, status, type(error).__name__)
+    return error_response(status, http_description(error))
 
 
 class Endpoints:
@@ -96,11 +110,9 @@ class Endpoints:
             request = await self._read(raw)
             result = await self.service.call_action(ActionCall(request, spec, kwargs))
             response = to_response(result, send_etag=spec.send_etag)
-        except Abort as abort:
-            response = error_response(abort.status_code, abort.description)
-        except Exception:
-            log.exception("action %s failed on %s %s", spec.name, raw.method, raw.url.path)
-            response = error_response(500, "the action failed; see the service's log")
+        except Exception as error:
+            where = f"({spec.name} on {raw.method} {raw.scope['path']})"
+            response = failure_response(error, "the action", where)
         finally:
             await raw.close()
         if cors:
@@ -116,11 +128,8 @@ class Endpoints:
             if not request.form["response_id"]:
                 return json_response({"result": "Error"})
             return to_response(await self._mail_callback(request))
-        except Abort as abort:
-            return error_response(abort.status_code, abort.description)
-        except Exception:
-            log.exception("the mail callback failed")
-            return error_response(500, "the mail callback failed; see the service's log")
+        except Exception as error:
+            return failure_response(error, "the mail callback")
         finally:
             await raw.close()
 
