@@ -9,16 +9,18 @@ proxy's tags need from services is fetched before (and between) render passes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.backends.django import get_installed_libraries
-from django.template.base import Origin, Template
-from django.template.loader_tags import BlockNode
+from django.template.base import NodeList, Origin, Template
+from django.template.loader_tags import BLOCK_CONTEXT_KEY, BlockContext, BlockNode
 
 from plugit.exceptions import PlugItError
 
@@ -33,6 +35,7 @@ from .templatetags.plugit_tags import (
 
 __all__ = [
     "IncludeFetcher",
+    "Rendered",
     "Renderer",
     "TemplateCompileError",
     "TemplateRenderError",
@@ -45,6 +48,17 @@ MAX_RENDER_PASSES = 4
 
 IncludeFetcher = Callable[[set[str]], Awaitable[Mapping[str, Template | None]]]
 UserFetcher = Callable[[set[str]], Awaitable[Mapping[str, Mapping[str, Any] | None]]]
+
+
+logger = logging.getLogger("plugit_proxy.rendering")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A rendered page, and its side block rendered on its own ("" when there is none)."""
+
+    body: str
+    side: str = ""
 
 
 class TemplateCompileError(PlugItError):
@@ -133,13 +147,14 @@ class Renderer:
         *,
         fetch_includes: IncludeFetcher,
         fetch_users: UserFetcher,
-        block: str | None = None,
-    ) -> str:
-        """Render `template` (or only its `block`), fetching what its tags need first."""
+        side_block: str | None = None,
+    ) -> Rendered:
+        """Render `template`, and its own block `side_block` apart; fetch what tags need first."""
         includes: dict[str, Template | None] = {}
         users: dict[str, Mapping[str, Any] | None] = {}
         wanted_includes = set(self.include_routes(template))
         wanted_users: set[str] = set()
+        side = find_block(template, side_block) if side_block else None
         for _ in range(MAX_RENDER_PASSES):
             await _fetch(wanted_includes, includes, fetch_includes)
             await _fetch(wanted_users, users, fetch_users)
@@ -152,7 +167,7 @@ class Renderer:
             context = Context(
                 {**data, INCLUDES_KEY: includes, USERS_KEY: users, MISSING_KEY: missing}
             )
-            output = self._render_pass(template, context, block)
+            output = _render_pass(template, context, side)
             if not missing:
                 return output
             wanted_includes = missing.includes - includes.keys()
@@ -161,19 +176,36 @@ class Renderer:
                 return output
         return output
 
-    def _render_pass(self, template: Template, context: Context, block: str | None) -> str:
-        try:
-            if block is not None:
-                node = find_block(template, block)
-                if node is not None:
-                    with (
-                        context.render_context.push_state(template),
-                        context.bind_template(template),
-                    ):
-                        return str(node.render(context))
-            return str(template.render(context))
-        except Exception as error:
-            raise TemplateRenderError(f"template {template.name} failed: {error!r}") from error
+
+def _render_pass(template: Template, context: Context, side: BlockNode | None) -> Rendered:
+    """Render the page without its side block, then the side block alone."""
+    try:
+        if side is None:
+            return Rendered(str(template.render(context)))
+        # The side block is shown once, beside the page: wherever the template or its layout
+        # would print it, an empty block of that name takes its place.
+        body = _render_with_blocks(template, context, {side.name: BlockNode(side.name, NodeList())})
+    except Exception as error:
+        raise TemplateRenderError(f"template {template.name} failed: {error!r}") from error
+    try:
+        return Rendered(body, _render_with_blocks(template, context, {side.name: side}, side))
+    except Exception as error:  # a broken menu must not break the page
+        logger.warning("block %s of template %s failed: %r", side.name, template.name, error)
+        return Rendered(body)
+
+
+def _render_with_blocks(
+    template: Template,
+    context: Context,
+    blocks: Mapping[str, BlockNode],
+    node: BlockNode | None = None,
+) -> str:
+    """Render `template` (or only its `node`) with `blocks` taking precedence over its own."""
+    with context.render_context.push_state(template), context.bind_template(template):
+        block_context = BlockContext()
+        block_context.add_blocks(dict(blocks))
+        context.render_context[BLOCK_CONTEXT_KEY] = block_context
+        return str((node or template.nodelist).render(context))
 
 
 async def _fetch(

@@ -156,10 +156,12 @@ async def test_json_only_type_follows_accept(proxy: httpx.AsyncClient) -> None:
 
 async def test_menu_block_is_the_side_menu(proxy: httpx.AsyncClient) -> None:
     await as_user(proxy, "mem")
-    html = (await proxy.get("/plugIt/public")).text
+    html = (await proxy.get("/plugIt/menubar")).text
     assert 'aria-label="Service menu"' in html
-    assert "<ul id='menu'><li>Menu for member</li></ul>" in html
+    assert html.count("<ul id='menu'><li>Menu for member</li></ul>") == 1
     assert html.count("<html") == 1
+    # Another page's template has no menubar block, so no menu: no menu action is called.
+    assert "Service menu" not in (await proxy.get("/plugIt/public")).text
 
 
 async def test_missing_menu_action_means_no_menu(

@@ -1,8 +1,9 @@
 """Steps 3 and 7: the rendered page cache.
 
-What is cached is the service's rendered template, before the per-request parts of the
-layout (header, user, switchers, menu) and the CSRF token go in, so a page shared between
-users never carries one user's name or token to another.
+What is cached is the service's rendered template with its side menu (a block of the same
+template, in the same context), before the per-request parts of the layout (header, user,
+switchers) and the CSRF token go in, so a page shared between users never carries one user's
+name or token to another.
 """
 
 from __future__ import annotations

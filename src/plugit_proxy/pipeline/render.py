@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 from plugit.protocol import CSRF_TOKEN_PLACEHOLDER
 
 from ..identity import Identity, User
-from ..rendering import apply_slots
+from ..rendering import Rendered, apply_slots
 from ..standalone import USER_MODES
 from ..templatetags.plugit_tags import SLOT_MARKER
 from .state import Page, Runtime
@@ -53,9 +53,9 @@ def page_context(page: Page, data: Any) -> dict[str, Any]:
 
 
 async def render_action(
-    page: Page, template: Template, data: Any, *, block: str | None = None
-) -> str:
-    """Render an action's template, fetching what plugitInclude/plugitGetUser need."""
+    page: Page, template: Template, data: Any, *, side_block: str | None = None
+) -> Rendered:
+    """Render an action's template (and its `side_block` apart), with what its tags need."""
     from .includes import include_fetcher, user_fetcher
 
     return await page.runtime.renderer.render(
@@ -63,7 +63,7 @@ async def render_action(
         page_context(page, data),
         fetch_includes=include_fetcher(page),
         fetch_users=user_fetcher(page),
-        block=block,
+        side_block=side_block,
     )
 
 
