@@ -54,16 +54,26 @@ class SendFile:
 
 @dataclasses.dataclass(frozen=True)
 class SetSession:
-    """Answer as `base` does, and store `things_to_set` in the user's proxy-held session."""
+    """Answer as `base` does, and store `things_to_set` in the user's proxy-held session.
+
+    `things_to_set` defaults to a new empty dict, which the action may still fill.
+    """
 
     base: Any
-    things_to_set: Mapping[str, Any]
+    things_to_set: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.raw_headers()  # refuse a bad key or value where the action built it
+
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """One `EbuIo-PlugIt-SetSession-<key>: <value>` header per item, keys' case kept."""
+        headers = []
         for key, value in self.things_to_set.items():
             if not _HEADER_TOKEN.match(str(key)):
                 raise ValueError(f"session key {key!r} must be a plain token (letters, digits, -_)")
-            _header_safe(str(value), f"session value for {key!r}")
+            name = (HEADER_SET_SESSION_PREFIX + str(key)).encode("latin-1")
+            headers.append((name, _header_safe(str(value), f"session value for {key!r}").encode()))
+        return headers
 
 
 # The names existing services import from plugit.utils.
@@ -95,13 +105,10 @@ def to_response(result: Any, *, send_etag: bool = False) -> Response:
     match result:
         case Response():
             return result
-        case SetSession(base=base, things_to_set=values):
+        case SetSession(base=base):
             response = to_response(base, send_etag=send_etag)
             # Raw headers keep the key's case ("userId"), which Starlette's header map would lose.
-            response.raw_headers.extend(
-                ((HEADER_SET_SESSION_PREFIX + str(key)).encode("latin-1"), str(value).encode())
-                for key, value in values.items()
-            )
+            response.raw_headers.extend(result.raw_headers())
             return response
         case Redirect(url=url, no_prefix=no_prefix):
             headers = {HEADER_REDIRECT: url}

@@ -47,6 +47,16 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Service:
     def result(request: Request, kind: str) -> object:
         return results[kind]
 
+    @service.action("/session-without-values")
+    def session_without_values(request: Request) -> PlugItSetSession:
+        return PlugItSetSession(PlugItRedirect("/next"))
+
+    @service.action("/session-filled-later/<value>")
+    def session_filled_later(request: Request, value: str) -> PlugItSetSession:
+        answer = PlugItSetSession({"filled": True})
+        answer.things_to_set["theme"] = value.replace("_", "\n")
+        return answer
+
     @service.action("/abort/<int:status>")
     def aborting(request: Request, status: int) -> None:
         abort(status)
@@ -169,6 +179,27 @@ async def test_set_session_with_empty_value(client: httpx.AsyncClient) -> None:
     assert answer.headers["EbuIo-PlugIt-SetSession-k"] == ""
 
 
+async def test_set_session_without_values(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/action/session-without-values")
+    assert answer.status_code == 200
+    assert answer.headers["EbuIo-PlugIt-Redirect"] == "/next"
+    assert not [name for name in answer.headers if "setsession" in name.lower()]
+
+
+def test_set_session_values_default_to_a_new_dict_each_time() -> None:
+    first, second = PlugItSetSession({}), PlugItSetSession({})
+    assert first.things_to_set == {}
+    assert first.things_to_set is not second.things_to_set
+
+
+async def test_set_session_filled_after_it_was_built(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/action/session-filled-later/dark")
+    assert answer.json() == {"filled": True}
+    assert answer.headers["EbuIo-PlugIt-SetSession-theme"] == "dark"
+    # A value added later is checked when it goes on the wire: no header injection.
+    assert (await client.get("/action/session-filled-later/dark_evil")).status_code == 500
+
+
 @pytest.mark.parametrize("status", PASS_THROUGH)
 async def test_abort_passes_the_status(client: httpx.AsyncClient, status: int) -> None:
     answer = await client.get(f"/action/abort/{status}")
@@ -197,7 +228,7 @@ async def test_raising_is_a_short_500_with_the_traceback_in_the_log(
     assert "Traceback" not in answer.text
     failures = [r for r in caplog.records if r.exc_info]
     assert failures, "the traceback must be logged"
-    assert detail in str(failures[0].exc_info[1])  # type: ignore[index]
+    assert detail in str(failures[0].exc_info[1])
     assert path in failures[0].getMessage()
 
 
