@@ -13,11 +13,12 @@ from starlette.types import Send
 
 from ..config import Project
 from ..platform.keys import key_matches
+from .calls import call_names
 
 __all__ = ["API_CALLS", "authorised", "refuse", "split_key"]
 
 # The first segments of the API's own paths: anything else in that place is a key.
-API_CALLS = frozenset({"user", "subscriptions", "orga", "orgas", "members", "mail"})
+API_CALLS = call_names()
 
 
 def split_key(rest: str, authorization: str) -> tuple[str, str]:

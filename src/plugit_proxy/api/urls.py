@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.urls import re_path
 
-from . import views
+from . import listing, views
 
 app_name = "plugit_api"
 
 urlpatterns = [
+    re_path(r"^$", listing.index),
     re_path(r"^user/(?P<key>[-\w]+)/?$", views.user),
     re_path(r"^subscriptions/(?P<pk>-?\d+)/?$", views.subscriptions),
     re_path(r"^orga/(?P<pk>-?\d+)/?$", views.orga),
