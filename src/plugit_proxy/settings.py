@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 from plugit.protocol import DEFAULT_USER_FIELDS
+from plugit_proxy.assets import BOOTSTRAP3_VERSION, build_bootstrap3_css, legacy_static_dirs
 from plugit_proxy.mail.emailurl import parse_email_url
 
 
@@ -200,6 +201,11 @@ if env_str("PLUGIT_OIDC_SERVER_URL"):
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns without it; files come from the finders
+# The legacy layout's jQuery and Bootstrap 3 come from their packages; Bootstrap 3's CSS is
+# compiled from its Sass sources once per version, here, before any finder looks.
+_BUILT_STATIC = DATA_DIR / "built-static" / f"bootstrap-{BOOTSTRAP3_VERSION}"
+build_bootstrap3_css(_BUILT_STATIC)
+STATICFILES_DIRS = legacy_static_dirs(_BUILT_STATIC)
 # Static files are answered by plugit_proxy.staticfiles (WhiteNoise, streamed over ASGI).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -244,6 +250,8 @@ PLUGIT_SERVICE_URL = env_str("PLUGIT_SERVICE_URL", "", "PIAPI_STANDALONE_URI")
 PLUGIT_ORGA_MODE = env_bool("PLUGIT_ORGA_MODE", True, "PIAPI_ORGAMODE")
 PLUGIT_PROXY_MODE = env_bool("PLUGIT_PROXY_MODE", False, "PIAPI_PROXYMODE")
 PLUGIT_MENU_ACTION = env_str("PLUGIT_MENU_ACTION", "menubar", "PIAPI_PLUGITMENUACTION")
+# The page layout: `modern` (Bootstrap 5) or `legacy` (Bootstrap 3 and jQuery).
+PLUGIT_LAYOUT = env_str("PLUGIT_LAYOUT", "modern").strip().lower()
 PLUGIT_USER_FIELDS = env_list("PLUGIT_USER_FIELDS", DEFAULT_USER_FIELDS, "PIAPI_USERDATA")
 PLUGIT_HONOR_X_FORWARDED_FOR = env_bool(
     "PLUGIT_HONOR_X_FORWARDED_FOR", False, "HONOR_X_FORWARDED_FOR"
