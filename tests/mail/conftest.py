@@ -123,23 +123,35 @@ def service(_service_server: tuple[LiveServer, Mailbag]) -> tuple[str, Mailbag]:
 
 # -- An SMTP server that receives what the outbox sends ------------------------------------------
 class Sink:
-    """aiosmtpd handler keeping each mail; `refuse` answers 550 to every recipient."""
+    """aiosmtpd handler keeping each mail; `refuse` answers 550 to every recipient,
+    `greylist` answers 450 to those recipients, and a mail whose subject holds `hang_up_on`
+    is refused with 554 and the connection closed (as strict servers do with malformed mail).
+    """
 
     def __init__(self) -> None:
         self.mails: list[tuple[Envelope, EmailMessage]] = []
         self.refuse = False
+        self.greylist: set[str] = set()
+        self.hang_up_on = ""
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
         if self.refuse:
             return "550 5.1.1 no such user"
+        if address in self.greylist:
+            return "450 4.2.0 greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         parsed = message_from_bytes(envelope.original_content or b"", policy=policy.default)
         assert isinstance(parsed, EmailMessage)
+        if self.hang_up_on and self.hang_up_on in str(parsed["Subject"]):
+            transport = server.transport
+            assert transport is not None
+            asyncio.get_running_loop().call_soon(transport.close)
+            return "554 5.6.0 malformed message refused"
         self.mails.append((envelope, parsed))
         return "250 OK"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from plugit_proxy.mail.outbox import MailForm, enqueue, send_due
+from plugit_proxy.mail.form import MailForm
+from plugit_proxy.mail.outbox import enqueue, send_due
 
 from .conftest import PROJECT, SmtpServer
 

@@ -15,8 +15,9 @@ from django.test import override_settings
 from django.utils.datastructures import MultiValueDict
 
 from plugit_proxy.mail.conf import mail_settings
+from plugit_proxy.mail.form import MailForm, MailFormError, read_form
 from plugit_proxy.mail.models import OutboxMessage, ReplyRoute, backoff
-from plugit_proxy.mail.outbox import MailForm, MailFormError, enqueue, read_form, send_due
+from plugit_proxy.mail.outbox import enqueue, send_due
 
 from .conftest import PLATFORM_ADDRESS, PROJECT, Mailbag, SmtpServer, wait_for
 
@@ -50,7 +51,7 @@ def test_api_queues_then_the_platform_sends_html_with_a_reply_token(
     assert answer.json() == {}
     envelope, mail = wait_for(lambda: smtp.mails and smtp.mails[0])
     assert sorted(envelope.rcpt_tos) == ["a@example.org", "b@example.org"]
-    assert mail["From"] == "service@example.org"
+    assert mail["From"] == f'"service@example.org" <{PLATFORM_ADDRESS}>'
     assert mail["Subject"] == "Poll closed"
     reply_to = str(mail["Reply-To"])
     assert REPLY_TO.match(reply_to)
@@ -112,7 +113,7 @@ def test_html_message_is_true_or_false_in_any_case() -> None:
     def html(value: str) -> bool:
         data = MultiValueDict({k: v if isinstance(v, list) else [v] for k, v in FORM.items()})
         data["html_message"] = value
-        return read_form(data, default_sender=PLATFORM_ADDRESS).html
+        return read_form(data, mail_settings()).html
 
     assert [html(v) for v in ("True", "TRUE", "true", "False", "FALSE", "")] == [
         True,
@@ -124,6 +125,35 @@ def test_html_message_is_true_or_false_in_any_case() -> None:
     ]
     with pytest.raises(MailFormError):
         html("Truthy")
+
+
+def test_an_unsendable_message_never_delays_the_others(smtp: SmtpServer) -> None:
+    bad = queue(subject="Poll\x00closed")  # queued before the API refused control characters
+    good = [queue(subject=f"fine {n}") for n in range(2)]
+    report = send_due()
+    assert (report.failed, report.sent) == ([bad.pk], [m.pk for m in good])
+    assert sorted(str(mail["Subject"]) for _, mail in smtp.mails) == ["fine 0", "fine 1"]
+    bad.refresh_from_db()
+    assert bad.status == OutboxMessage.Status.FAILED
+    assert "control character U+0000" in bad.last_error
+
+
+def test_a_server_hanging_up_on_one_message_does_not_stall_the_others(smtp: SmtpServer) -> None:
+    smtp.sink.hang_up_on = "poison"
+    bad = queue(subject="poison")
+    good = [queue(subject=f"fine {n}") for n in range(2)]
+    report = send_due()
+    assert (report.failed, report.sent) == ([bad.pk], [m.pk for m in good])
+    assert "554" in OutboxMessage.objects.get(pk=bad.pk).last_error
+
+
+def test_a_greylisted_message_waits_while_the_others_go(smtp: SmtpServer) -> None:
+    smtp.sink.greylist = {"slow@example.org"}
+    later = queue(dests=("slow@example.org",))
+    good = [queue(subject=f"fine {n}") for n in range(2)]
+    report = send_due()
+    assert (report.retried, report.sent) == ([later.pk], [m.pk for m in good])
+    assert status_of(later) == OutboxMessage.Status.QUEUED
 
 
 def test_smtp_down_then_up_loses_nothing() -> None:

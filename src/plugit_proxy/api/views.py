@@ -10,15 +10,16 @@ import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from ..config import Project
 from ..identity import IdentityProvider, Organisation, User
-from ..mail import tokens
-from ..mail.conf import mail_settings
-from ..mail.outbox import MailFormError, enqueue, read_form
+from ..mail.conf import MailSettings, mail_settings
+from ..mail.form import MailForm, MailLimitError, MailRefused, check_length, read_form
+from ..mail.outbox import accept
 
 logger = logging.getLogger("plugit_proxy.api")
 
@@ -113,9 +114,25 @@ async def members(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"members": [user_json(person, project) for person in people]})
 
 
-def reply_address(project: Project, route_id: int) -> str:
-    """Give the Reply-To that routes answers back to `project` (`local+<token>@domain`)."""
-    return tokens.reply_address(mail_settings().sender, tokens.sign(route_id, project.key))
+def _refused(refusal: MailRefused) -> JsonResponse:
+    answer = JsonResponse(refusal.json(), status=refusal.status)
+    if isinstance(refusal, MailLimitError) and refusal.retry_after:
+        answer["Retry-After"] = str(refusal.retry_after)
+    return answer
+
+
+def _mail_form(request: HttpRequest, conf: MailSettings) -> MailForm:
+    check_length(request.META.get("CONTENT_LENGTH"), conf)
+    try:
+        return read_form(request.POST, conf)
+    except RequestDataTooBig:
+        raise MailLimitError(
+            "DATA_UPLOAD_MAX_MEMORY_SIZE", "the request is too large", status=413
+        ) from None
+    except TooManyFieldsSent:
+        raise MailLimitError(
+            "DATA_UPLOAD_MAX_NUMBER_FIELDS", "the request has too many fields", status=413
+        ) from None
 
 
 @csrf_exempt
@@ -128,9 +145,9 @@ async def mail(request: HttpRequest) -> HttpResponse:
     project = found[0]
     conf = mail_settings()
     try:
-        form = read_form(request.POST, default_sender=conf.sender)
-    except MailFormError as error:
-        return JsonResponse({"error": str(error), "field": error.field}, status=400)
-    message = await sync_to_async(enqueue)(project.key, form, conf)
+        form = _mail_form(request, conf)
+        message = await sync_to_async(accept)(project.key, form, conf)
+    except MailRefused as refusal:
+        return _refused(refusal)
     logger.info("mail %s queued for %s to %d recipients", message.pk, project.key, len(form.dests))
     return JsonResponse({})

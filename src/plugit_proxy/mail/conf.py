@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -21,19 +22,41 @@ class MailSettings:
     reply_days: int = 90
     delivery_timeout: float = 15.0
     batch: int = 50
+    allowed_sender_domains: frozenset[str] = frozenset()
+    max_recipients: int = 50
+    max_per_minute: int = 60
+    max_message_size: int = 1024 * 1024
+    receive_max_size: int = 2 * 1024 * 1024
+    keep_replies_days: int = 30
+
+
+def _domains(value: str | Iterable[str]) -> frozenset[str]:
+    """A comma list (or any iterable) of domains, lower case."""
+    items = value.split(",") if isinstance(value, str) else value
+    return frozenset(item.strip().lower() for item in items if item.strip())
 
 
 def mail_settings() -> MailSettings:
     """Read the PLUGIT_MAIL_* settings (defaults for any that are not set)."""
     default = MailSettings()
+
+    def number(name: str, fallback: float) -> float:
+        return float(getattr(settings, f"PLUGIT_MAIL_{name}", fallback))
+
     return MailSettings(
         sender=getattr(settings, "PLUGIT_MAIL_SENDER", None) or settings.DEFAULT_FROM_EMAIL,
-        max_attempts=int(getattr(settings, "PLUGIT_MAIL_MAX_ATTEMPTS", default.max_attempts)),
-        retry_base=float(getattr(settings, "PLUGIT_MAIL_RETRY_BASE", default.retry_base)),
-        retry_cap=float(getattr(settings, "PLUGIT_MAIL_RETRY_CAP", default.retry_cap)),
-        lease=float(getattr(settings, "PLUGIT_MAIL_LEASE", default.lease)),
-        reply_days=int(getattr(settings, "PLUGIT_MAIL_REPLY_DAYS", default.reply_days)),
-        delivery_timeout=float(
-            getattr(settings, "PLUGIT_MAIL_DELIVERY_TIMEOUT", default.delivery_timeout)
+        max_attempts=int(number("MAX_ATTEMPTS", default.max_attempts)),
+        retry_base=number("RETRY_BASE", default.retry_base),
+        retry_cap=number("RETRY_CAP", default.retry_cap),
+        lease=number("LEASE", default.lease),
+        reply_days=int(number("REPLY_DAYS", default.reply_days)),
+        delivery_timeout=number("DELIVERY_TIMEOUT", default.delivery_timeout),
+        allowed_sender_domains=_domains(
+            getattr(settings, "PLUGIT_MAIL_ALLOWED_SENDER_DOMAINS", "")
         ),
+        max_recipients=int(number("MAX_RECIPIENTS", default.max_recipients)),
+        max_per_minute=int(number("MAX_PER_MINUTE", default.max_per_minute)),
+        max_message_size=int(number("MAX_MESSAGE_SIZE", default.max_message_size)),
+        receive_max_size=int(number("RECEIVE_MAX_SIZE", default.receive_max_size)),
+        keep_replies_days=int(number("KEEP_REPLIES_DAYS", default.keep_replies_days)),
     )

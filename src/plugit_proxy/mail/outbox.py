@@ -1,9 +1,14 @@
-"""The durable outbox: take a service's mail, keep it, send it over SMTP with retries.
+"""The durable outbox: keep a service's mail, send it over SMTP with retries.
 
-`read_form` checks the API's fields, `enqueue` stores the mail (and its reply route) in one
-transaction, and `send_due` sends what is due: each message is claimed by a conditional UPDATE
-first, sent through Django's mail backend, then marked sent, retried later with a doubling
-wait, or failed for good (an SMTP 5xx answer, or too many tries).
+`accept` checks the project's rate and stores a checked mail, `enqueue` stores it (and its
+reply route) in one transaction, and `send_due` sends what is due: each message is claimed by a
+conditional UPDATE first, sent through Django's mail backend, then marked sent, retried later
+with a doubling wait, or failed for good.
+
+One message never holds up the others: a message that cannot be built (control characters
+stored before the API refused them, say) or that the server refuses (5xx) fails for good, a
+4xx answer or a dropped connection retries that message later, and the pass goes on with a
+fresh connection. Only a server that cannot be reached at all ends the pass.
 """
 
 from __future__ import annotations
@@ -12,107 +17,44 @@ import logging
 import smtplib
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.utils import getaddresses, make_msgid
+from email.utils import make_msgid
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.datastructures import MultiValueDict
 
 from . import tokens
 from .conf import MailSettings, mail_settings
+from .form import MailForm, control_character
 from .leases import claim, due
 from .models import OutboxMessage, ReplyRoute, backoff
+from .quota import check_rate
+from .senders import headers_for
 from .text import html_to_text
 
-__all__ = ["MailForm", "MailFormError", "SendReport", "enqueue", "read_form", "send_due"]
+__all__ = ["SendReport", "accept", "enqueue", "send_due", "unsendable"]
 
 logger = logging.getLogger("plugit_proxy.mail")
 
-BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
-BOOLEANS |= {"false": False, "0": False, "no": False, "off": False, "": False}
-MAX_RESPONSE_ID = 255
 Status = OutboxMessage.Status
-
-
-class MailFormError(ValueError):
-    """A field of `POST mail/` is missing or wrong; `field` names it."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-
-
-@dataclass(frozen=True, kw_only=True)
-class MailForm:
-    """A checked `POST mail/` request."""
-
-    sender: str
-    subject: str
-    message: str
-    dests: tuple[str, ...]
-    html: bool = False
-    response_id: str = ""
-
-
-def _address(field_name: str, value: str) -> str:
-    pairs = getaddresses([value])
-    if len(pairs) != 1 or not pairs[0][1]:
-        raise MailFormError(field_name, f"{value!r} is not one e-mail address")
-    try:
-        validate_email(pairs[0][1])
-    except ValidationError:
-        raise MailFormError(field_name, f"{value!r} is not a valid e-mail address") from None
-    if any(char in value for char in "\r\n"):
-        raise MailFormError(field_name, "line breaks are not allowed in an address")
-    return value.strip()
-
-
-def read_form(form: MultiValueDict[str, str], *, default_sender: str) -> MailForm:
-    """Check the fields of `POST mail/`; raise `MailFormError` naming the first bad one."""
-    subject, message = form.get("subject"), form.get("message")
-    if subject is None:
-        raise MailFormError("subject", "the field is required")
-    if "\n" in subject or "\r" in subject:
-        raise MailFormError("subject", "line breaks are not allowed in the subject")
-    if message is None:
-        raise MailFormError("message", "the field is required")
-    dests = [dest for dest in form.getlist("dests") if dest.strip()]
-    if not dests:
-        raise MailFormError("dests", "give at least one recipient")
-    html = BOOLEANS.get((form.get("html_message") or "").strip().lower())
-    if html is None:
-        raise MailFormError("html_message", "say True or False")
-    response_id = form.get("response_id") or ""
-    if len(response_id) > MAX_RESPONSE_ID:
-        raise MailFormError("response_id", f"at most {MAX_RESPONSE_ID} characters")
-    sender = (form.get("sender") or "").strip()
-    return MailForm(
-        sender=_address("sender", sender) if sender else default_sender,
-        subject=subject,
-        message=message,
-        dests=tuple(_address("dests", dest) for dest in dests),
-        html=html,
-        response_id=response_id,
-    )
 
 
 def enqueue(project_key: str, form: MailForm, conf: MailSettings | None = None) -> OutboxMessage:
     """Store `form` in the outbox (and its reply route, if it has a `response_id`)."""
     conf = conf or mail_settings()
     _, domain = tokens.split_address(conf.sender)
+    headers = headers_for(form.sender, conf)
     with transaction.atomic():
         message = OutboxMessage.objects.create(
             project_key=project_key,
-            sender=form.sender,
+            sender=headers.from_,
             recipients=list(form.dests),
             subject=form.subject,
             body=form.message,
             html=form.html,
+            reply_to=headers.reply_to,
             message_id=make_msgid(domain=domain),
         )
         if form.response_id:
@@ -123,9 +65,30 @@ def enqueue(project_key: str, form: MailForm, conf: MailSettings | None = None) 
                 expires_at=timezone.now() + timedelta(days=conf.reply_days),
             )
             token = tokens.sign(route.pk, project_key)
-            message.reply_to = tokens.reply_address(conf.sender, token)
+            address = tokens.reply_address(conf.sender, token)
+            message.reply_to = headers_for(form.sender, conf, reply_address=address).reply_to
             message.save(update_fields=["reply_to"])
     return message
+
+
+def accept(project_key: str, form: MailForm, conf: MailSettings) -> OutboxMessage:
+    """Store `form` unless the project is over its rate (a 429 `MailLimitError`)."""
+    # Counting outside enqueue's transaction: on SQLite a transaction that reads first
+    # cannot wait for the write lock (it fails at once with "database is locked").
+    check_rate(project_key, conf)
+    return enqueue(project_key, form, conf)
+
+
+def unsendable(message: OutboxMessage) -> str | None:
+    """Why a stored message must never be sent (a control character in a header), or None."""
+    fields = {"subject": message.subject, "sender": message.sender, "reply_to": message.reply_to}
+    fields |= {f"recipient {n + 1}": value for n, value in enumerate(message.recipients)}
+    for name, value in fields.items():
+        char = control_character(str(value))
+        if char is not None:
+            return f"{name}: control character {char}"
+    char = control_character(message.body, body=True)
+    return None if char is None else f"message: control character {char}"
 
 
 @dataclass
@@ -137,22 +100,13 @@ class SendReport:
     failed: list[int] = field(default_factory=list)
 
 
-def _due(conf: MailSettings) -> Q:
-    return due(Status.QUEUED, Status.SENDING, conf.lease, timezone.now())
-
-
-def _claim(pk: int, conf: MailSettings) -> OutboxMessage | None:
-    return claim(OutboxMessage, pk, waiting=Status.QUEUED, working=Status.SENDING, lease=conf.lease)
-
-
-def _email(message: OutboxMessage, connection: Any) -> EmailMessage:
+def _email(message: OutboxMessage) -> EmailMessage:
     options: dict[str, Any] = {
         "subject": message.subject,
         "from_email": message.sender,
         "to": message.recipients,
         "reply_to": [message.reply_to] if message.reply_to else None,
         "headers": {"Message-ID": message.message_id},
-        "connection": connection,
     }
     if not message.html:
         return EmailMessage(body=message.body, **options)
@@ -167,7 +121,7 @@ def _permanent(error: Exception) -> bool:
         return all(code >= 500 for code, _ in error.recipients.values())
     if isinstance(error, smtplib.SMTPResponseException):
         return error.smtp_code >= 500
-    return isinstance(error, ValueError | UnicodeError)
+    return False
 
 
 def _finish(message: OutboxMessage, values: dict[str, Any]) -> None:
@@ -177,57 +131,105 @@ def _finish(message: OutboxMessage, values: dict[str, Any]) -> None:
     ).update(**values)
 
 
-def _failed(message: OutboxMessage, error: Exception, conf: MailSettings) -> str:
-    text = f"{type(error).__name__}: {error}"[:2000]
-    if _permanent(error) or message.attempts >= conf.max_attempts:
-        _finish(message, {"status": Status.FAILED, "last_error": text})
+class _Pass:
+    """One pass over the due messages, sharing one SMTP connection while it works."""
+
+    def __init__(self, conf: MailSettings, backend: str | None) -> None:
+        self.conf, self.backend = conf, backend
+        self.report = SendReport()
+        self.connection: Any = None
+
+    def send(self, message: OutboxMessage) -> bool:
+        """Send (or fail, or postpone) one claimed message; False: stop the pass."""
+        problem = unsendable(message)
+        try:
+            email = _email(message)
+            email.message().as_bytes()  # any header that cannot be written fails here
+        except Exception as error:
+            problem = problem or f"cannot be written: {type(error).__name__}: {error}"
+        if problem is not None:
+            self.fail(message, problem)
+            return True
+        if self.connection is None:
+            try:
+                self.connection = get_connection(self.backend, fail_silently=False)
+                self.connection.open()
+            except Exception as error:  # the server is away: the others would fail too
+                self.connection = None
+                self.retry(message, error)
+                return False
+        try:
+            self.connection.send_messages([email])
+        except Exception as error:
+            self.close()  # the server may have dropped it: the next message starts afresh
+            if _permanent(error):
+                self.fail(message, _text(error))
+            else:
+                self.retry(message, error)
+            return True
+        _finish(message, {"status": Status.SENT, "sent_at": timezone.now(), "last_error": ""})
+        self.report.sent.append(message.pk)
+        logger.info("mail %s sent to %d recipients", message.pk, len(message.recipients))
+        return True
+
+    def fail(self, message: OutboxMessage, problem: str) -> None:
+        """Mark `message` failed for good."""
+        _finish(message, {"status": Status.FAILED, "last_error": problem[:2000]})
+        self.report.failed.append(message.pk)
         logger.error(
-            "mail %s failed for good after %d tries: %s", message.pk, message.attempts, text
+            "mail %s failed for good after %d tries: %s", message.pk, message.attempts, problem
         )
-        return "failed"
-    wait = backoff(message.attempts, base=conf.retry_base, cap=conf.retry_cap)
-    _finish(
-        message,
-        {"status": Status.QUEUED, "next_attempt_at": timezone.now() + wait, "last_error": text},
-    )
-    logger.warning(
-        "mail %s not sent (try %d), retrying in %s: %s", message.pk, message.attempts, wait, text
-    )
-    return "retried"
+
+    def retry(self, message: OutboxMessage, error: Exception) -> None:
+        """Try `message` again later (or fail it, after too many tries)."""
+        if message.attempts >= self.conf.max_attempts:
+            self.fail(message, _text(error))
+            return
+        wait = backoff(message.attempts, base=self.conf.retry_base, cap=self.conf.retry_cap)
+        later = timezone.now() + wait
+        _finish(
+            message, {"status": Status.QUEUED, "next_attempt_at": later, "last_error": _text(error)}
+        )
+        self.report.retried.append(message.pk)
+        logger.warning(
+            "mail %s not sent (try %d), retrying in %s: %s",
+            message.pk,
+            message.attempts,
+            wait,
+            _text(error),
+        )
+
+    def close(self) -> None:
+        """Close the connection, if any."""
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        try:
+            connection.close()
+        except Exception:  # a broken connection: nothing left to close
+            logger.debug("closing the SMTP connection failed", exc_info=True)
+
+
+def _text(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+def _due(conf: MailSettings) -> Q:
+    return due(Status.QUEUED, Status.SENDING, conf.lease, timezone.now())
 
 
 def send_due(*, conf: MailSettings | None = None, backend: str | None = None) -> SendReport:
     """Send every message that is due (at most a batch); never raise for a send failure."""
     conf = conf or mail_settings()
-    report = SendReport()
-    due = OutboxMessage.objects.filter(_due(conf)).order_by("next_attempt_at", "pk")
-    connection: Any = None
+    waiting = OutboxMessage.objects.filter(_due(conf)).order_by("next_attempt_at", "pk")
+    work = _Pass(conf, backend)
     try:
-        for pk in list(due.values_list("pk", flat=True)[: conf.batch]):
-            message = _claim(pk, conf)
-            if message is None:  # another worker took it
-                continue
-            connection = connection or get_connection(backend, fail_silently=False)
-            try:
-                _email(message, connection).send()
-            except Exception as error:
-                outcome = _failed(message, error, conf)
-                getattr(report, outcome).append(message.pk)
-                if not _permanent(error):  # the server is down or unwell: stop for now
-                    break
-                continue
-            _finish(message, {"status": Status.SENT, "sent_at": timezone.now(), "last_error": ""})
-            report.sent.append(message.pk)
-            logger.info("mail %s sent to %d recipients", message.pk, len(message.recipients))
+        for pk in list(waiting.values_list("pk", flat=True)[: conf.batch]):
+            message = claim(
+                OutboxMessage, pk, waiting=Status.QUEUED, working=Status.SENDING, lease=conf.lease
+            )
+            if message is not None and not work.send(message):  # None: another worker has it
+                break
     finally:
-        _close(connection)
-    return report
-
-
-def _close(connection: Any) -> None:
-    if connection is None:
-        return
-    try:
-        connection.close()
-    except Exception:  # a broken connection: nothing left to close
-        logger.debug("closing the SMTP connection failed", exc_info=True)
+        work.close()
+    return work.report
