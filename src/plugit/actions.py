@@ -4,10 +4,16 @@ Decorators only *record*: each writes into the `ActionSpec` of the function it d
 returns the function unchanged, so they stack in any order. A `Service` later adopts the
 specs of its actions (explicitly, or every spec of a module with `load_actions`) and builds
 its routes from them.
+
+The spec is the source of truth. Each decorator also mirrors what it recorded as the
+function attributes the original PlugIt set (`pi_api_action`, `pi_api_route`,
+`pi_api_only_logged_user`, ...), because existing services and their tests introspect
+them; PlugIt itself never reads them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import functools
@@ -124,12 +130,33 @@ def declare_action(
     spec = spec_of(func)
     spec.compiled = compile_route(route)
     spec.route, spec.template, spec.methods = route, template or "", upper
+    _mirror(func, action=True, route=route, template=spec.template)
+    _mirror_methods(spec)
     return spec
+
+
+def _mirror(func: Callable[..., Any], **attributes: Any) -> None:
+    """Set `pi_api_<name>` on `func`, as the original decorators did."""
+    for name, value in attributes.items():
+        # A callable that takes no attributes (a bound method, a builtin) just has no mirror.
+        with contextlib.suppress(AttributeError, TypeError):
+            setattr(func, "pi_api_" + name, list(value) if isinstance(value, list) else value)
+
+
+def _mirror_methods(spec: ActionSpec) -> None:
+    """`pi_api_methods`: the declared methods, plus OPTIONS under `@crossdomain`."""
+    if spec.route is None:  # @crossdomain below @action: @action will write it
+        return
+    methods = list(spec.methods)
+    if spec.crossdomain is not None and "OPTIONS" not in methods:
+        methods.append("OPTIONS")
+    _mirror(spec.func, methods=methods)
 
 
 def _recorder(**meta: Any) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         spec_of(func).meta.update(meta)
+        _mirror(func, **meta)
         return func
 
     return decorate
@@ -217,6 +244,7 @@ def send_etag() -> Callable[[F], F]:
 
     def decorate(func: F) -> F:
         spec_of(func).send_etag = True
+        _mirror(func, send_etag=True)
         return func
 
     return decorate
@@ -230,6 +258,13 @@ def crossdomain(
     **_ignored: Any,
 ) -> Callable[[F], F]:
     """Answer OPTIONS and add CORS headers to every answer of the action."""
+    arguments = {
+        "origin": origin,
+        "methods": methods,
+        "headers": headers,
+        "max_age": max_age,
+        **_ignored,
+    }
     if isinstance(max_age, datetime.timedelta):
         max_age = int(max_age.total_seconds())
     if isinstance(headers, str):
@@ -242,7 +277,10 @@ def crossdomain(
     )
 
     def decorate(func: F) -> F:
-        spec_of(func).crossdomain = record
+        spec = spec_of(func)
+        spec.crossdomain = record
+        _mirror(func, crossdomain=True, crossdomain_data=dict(arguments))
+        _mirror_methods(spec)
         return func
 
     return decorate
