@@ -10,10 +10,11 @@ from email.utils import format_datetime
 import pytest
 
 from plugit.exceptions import ConfigurationError, PlugItError
+from plugit.pagerules import Visitor, refused_rule
 from plugit_proxy.cli import register
 from plugit_proxy.config import Project
 from plugit_proxy.identity import Identity, User
-from plugit_proxy.pipeline.access import address_in, refused_rule
+from plugit_proxy.pipeline.access import visitor
 from plugit_proxy.pipeline.meta import meta_max_age
 from plugit_proxy.pipeline.proxymode import _replaced
 from plugit_proxy.templatetags.plugit_tags import url_target_blank
@@ -73,17 +74,25 @@ def test_meta_max_age() -> None:
 
 
 def test_address_in_networks() -> None:
-    assert address_in("10.0.0.1", ["10.0.0.0/8"])
-    assert address_in("::1", ["127.0.0.1/32", "::1/128"])
-    assert not address_in("192.168.1.1", ["10.0.0.0/8", "not a network"])
-    assert not address_in("not an address", ["0.0.0.0/0"])
+    def refused(address: str, networks: list[str]) -> str | None:
+        meta = {"template_tag": "", "address_in_networks": networks}
+        visiting = Visitor(authenticated=False, address=address)
+        return refused_rule(meta, visiting, orga_mode=False)
+
+    assert refused("10.0.0.1", ["10.0.0.0/8"]) is None
+    assert refused("::1", ["127.0.0.1/32", "::1/128"]) is None
+    assert refused("::ffff:10.0.0.1", ["10.0.0.0/8"]) is None
+    assert refused("192.168.1.1", ["10.0.0.0/8", "not a network"]) == "address_in_networks"
+    assert refused("not an address", ["0.0.0.0/0"]) == "address_in_networks"
 
 
 def test_rules_need_a_signed_in_user() -> None:
     meta = {"template_tag": "", "only_member_user": True}
     fake_member = User(pk=None, ebuio_member=True)  # anonymous with a member flag: still refused
-    assert refused_rule(meta, Identity(user=fake_member), "127.0.0.1", False) == "only_member_user"
-    assert refused_rule(meta, Identity(user=User(pk=5, ebuio_member=True)), "", False) is None
+    anonymous = visitor(Identity(user=fake_member), "127.0.0.1")
+    assert refused_rule(meta, anonymous, orga_mode=False) == "only_member_user"
+    member = visitor(Identity(user=User(pk=5, ebuio_member=True)), "")
+    assert refused_rule(meta, member, orga_mode=False) is None
 
 
 def test_url_target_blank_keeps_safety() -> None:

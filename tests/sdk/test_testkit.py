@@ -89,42 +89,49 @@ def echo(request: Request) -> dict[str, Any]:
 
 
 @action(route="/logged")
+@json_only()  # no template: a page would be a 404
 @only_logged_user()
 def logged(request: Request) -> dict[str, Any]:
     return _seen(request, "logged")
 
 
 @action(route="/member")
+@json_only()  # no template: a page would be a 404
 @only_member_user()
 def member(request: Request) -> dict[str, Any]:
     return _seen(request, "member")
 
 
 @action(route="/admin")
+@json_only()  # no template: a page would be a 404
 @only_admin_user()
 def admin(request: Request) -> dict[str, Any]:
     return _seen(request, "admin")
 
 
 @action(route="/orga_member")
+@json_only()  # no template: a page would be a 404
 @only_orga_member_user()
 def orga_member(request: Request) -> dict[str, Any]:
     return _seen(request, "orga_member")
 
 
 @action(route="/orga_admin")
+@json_only()  # no template: a page would be a 404
 @only_orga_admin_user()
 def orga_admin(request: Request) -> dict[str, Any]:
     return _seen(request, "orga_admin")
 
 
 @action(route="/public")
+@json_only()  # no template: a page would be a 404
 @public()
 def public_page(request: Request) -> dict[str, Any]:
     return _seen(request, "public")
 
 
 @action(route="/intranet")
+@json_only()  # no template: a page would be a 404
 @address_in_networks(networks=["10.0.0.0/8", "2001:db8::/32"])
 def intranet(request: Request) -> dict[str, Any]:
     return _seen(request, "intranet")
@@ -171,6 +178,7 @@ def report(request: Request) -> PlugItSendFile:
 
 
 @action(route="/remember", methods=["POST"])
+@json_only()
 def remember(request: Request) -> PlugItSetSession:
     return PlugItSetSession({"stored": True}, {"theme": request.form.get("theme", "dark")})
 
@@ -212,6 +220,7 @@ def lost_json(request: Request) -> dict[str, Any]:
 
 
 @action(route="/greedy")
+@json_only()  # no template: a page would be a 404
 @user_info(props=["username", "password"])
 def greedy(request: Request) -> dict[str, Any]:
     return _seen(request, "greedy")
@@ -444,7 +453,7 @@ def test_organisation_mode_needs_an_organisation(kit: ServiceClient) -> None:
     page = kit.get("/echo", orga=None)
 
     assert page.status_code == 403
-    assert page.denied_by == "orga"
+    assert page.denied_by == "organisation"
     assert calls == []
 
 
@@ -514,10 +523,17 @@ def test_caller_cannot_set_ebuio_parameters(kit: ServiceClient) -> None:
     assert page.data["files"] == {}
 
 
-def test_anonymous_user_gets_no_user_fields(kit: ServiceClient) -> None:
+def test_anonymous_user_gets_empty_user_fields(kit: ServiceClient) -> None:
     page = kit.get("/show/1")
 
-    assert page.data["args"] == {"ebuio_orgapk": ["-1"]}
+    # As the proxy does (PROTOCOL.md §3: one parameter per asked field): empty, or False.
+    assert page.data["args"] == {
+        "ebuio_u_username": [""],
+        "ebuio_u_pk": [""],
+        "ebuio_u_ebuio_member": ["False"],
+        "ebuio_u_ebuio_orga_admin": ["False"],
+        "ebuio_orgapk": ["-1"],
+    }
 
 
 def test_user_field_outside_the_allow_list_is_a_configuration_error(kit: ServiceClient) -> None:
@@ -539,8 +555,12 @@ def test_allow_list_can_be_widened(service: Service) -> None:
     fields = ("username", "password")
     with ServiceClient(service, user_fields=fields) as client:
         page = client.get("/greedy", user=MEMBER)
-    # The simulated users have no password: an allowed field the user lacks is not sent.
-    assert page.data["args"] == {"ebuio_u_username": ["member"], "ebuio_orgapk": ["-1"]}
+    # The simulated users have no password: an allowed field the user lacks is sent empty.
+    assert page.data["args"] == {
+        "ebuio_u_username": ["member"],
+        "ebuio_u_password": [""],
+        "ebuio_orgapk": ["-1"],
+    }
 
 
 def test_files_are_uploaded(kit: ServiceClient) -> None:
@@ -582,7 +602,7 @@ def test_browser_headers_are_forwarded_as_the_proxy_does(kit: ServiceClient) -> 
     )
 
     assert page.data["origin"] == "https://example.org"
-    assert page.data["custom"] == "kept"
+    assert page.data["custom"] is None  # only the headers PROTOCOL.md §3 lists go through
     assert page.data["remote_addr"] == "127.0.0.1"
     assert page.data["session"] == {}
 
@@ -685,11 +705,11 @@ def test_json_only_page_needs_no_template(kit: ServiceClient) -> None:
     assert page.data == {"fine": True}
 
 
-def test_action_whose_template_file_is_missing_has_no_template(kit: ServiceClient) -> None:
+def test_action_whose_template_file_is_missing_is_404(kit: ServiceClient) -> None:
     page = kit.get("/lost")
 
     assert page.meta == {"template_tag": ""}
-    assert page.status_code == 200
+    assert (page.status_code, page.action_status) == (404, 200)
     assert page.template is None
 
 

@@ -2,44 +2,25 @@
 
 `page_flow` is a generator: it yields each request a proxy would make of the service (meta,
 action, template), receives the service's answer, and finally returns the `Page` the browser
-would get. The blocking and the async client both drive it, so the rules live here once.
+would get. The blocking and the async client both drive it. The decisions themselves are
+`plugit.pagerules`, which the proxy's pipeline uses too: the kit and the proxy cannot drift.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import http.cookies
+import json
 import urllib.parse
 from collections.abc import Generator, Mapping, Sequence
 from typing import IO, Any, cast
 
 import httpx
 
-from plugit.actions import accessible_rules
+from plugit import pagerules
 from plugit.exceptions import ConfigurationError
-from plugit.guard import address_allowed
-from plugit.protocol import (
-    FORWARDED_BROWSER_HEADERS,
-    HEADER_IS_FILE,
-    HEADER_REDIRECT,
-    HEADER_REDIRECT_NO_PREFIX,
-    HEADER_REMOTE_ADDR,
-    HEADER_SET_SESSION_PREFIX,
-    NETWORK_RULE,
-    ORGA_PK_PARAM,
-    PASS_THROUGH_STATUSES,
-    PATH_ACTION,
-    PATH_META,
-    PATH_TEMPLATE,
-    RESERVED_PARAM_PREFIX,
-    USER_PARAM_PREFIX,
-    Meta,
-    decode_bool,
-    encode_bool,
-    session_header,
-)
+from plugit.pagerules import Outcome, Pairs, Visitor, browser_params, is_reserved
+from plugit.protocol import PATH_ACTION, PATH_META, PATH_TEMPLATE, Meta
 from plugit.request import MultiDict
-from plugit.settings import parse_networks
 from plugit.simulation import Orga, SimulatedUser
 
 # The parameters and uploads a test passes, in the shapes httpx accepts.
@@ -47,12 +28,6 @@ Params = Mapping[str, Any] | Sequence[tuple[str, Any]]
 FileContent = bytes | IO[bytes]
 FileSpec = FileContent | tuple[str | None, FileContent] | tuple[str | None, FileContent, str | None]
 Files = Mapping[str, FileSpec] | Sequence[tuple[str, FileSpec]]
-Pairs = list[tuple[str, str]]
-
-# The rule named in `Page.denied_by` when organisation mode has no organisation.
-ORGA_RULE = "orga"
-_PROXY_HEADER_PREFIX = "x-plugit"
-_RENAMED = {name.lower(): renamed for name, renamed in FORWARDED_BROWSER_HEADERS.items()}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -60,8 +35,12 @@ class Page:
     """What the proxy would give the browser for one request, and what it sent the service.
 
     `status_code` is the browser's status: 200; 302 with `redirect`; 403 with `denied_by`
-    naming the refusing rule (the action was not called); 404 without meta, or for a service
-    status the proxy does not pass through; 304/401/403/404/429 passed through; 500.
+    naming the refusing rule (the action was not called); 404 without meta, for a service
+    status the proxy does not pass through (a service's own 502/503/504 included), or for a
+    page whose template is missing; 304/401/403/404/429 passed through; 500; 502 when the
+    action's answer cannot make the page (not JSON, or xml_only without `xml`), as the
+    proxy's own failure. `answer` is what the proxy made of the action's answer (see
+    `plugit.pagerules.read_answer`), None when it was not called.
     `meta`, `data` (the action's JSON), `template` (its text, when the page renders one),
     `session` (what SetSession stored), `is_file`, `content`, `headers` and `etag` come from
     the service; `sent_params` and `sent_headers` are what the simulated proxy sent the action
@@ -70,6 +49,7 @@ class Page:
 
     status_code: int
     denied_by: str | None = None
+    answer: Outcome | None = None
     meta: Meta | None = None
     data: Any = None
     template: str | None = None
@@ -140,20 +120,24 @@ def page_flow(request: PageRequest) -> Flow:
     if meta is None:
         return Page(status_code=404)
     check_user_info(meta, request.route, request.user_fields)
-    denied = refusal(meta, request)
+    seen = visitor(request)
+    denied = pagerules.refused_rule(meta, seen, orga_mode=request.orga_mode)
     if denied is not None:
         return Page(status_code=403, denied_by=denied, meta=meta)
-    outgoing = action_call(meta, request)
-    page = read_answer((yield outgoing), meta, outgoing)
-    if _renders(page, meta):
+    outgoing = action_call(meta, request, seen)
+    page = read_answer((yield outgoing), meta, outgoing, request.method)
+    if page.status_code == 200 and _renders(page, meta):
+        tag = meta.get("template_tag", "")
+        if not tag:
+            return dataclasses.replace(page, status_code=pagerules.template_status(404))
         page = with_template(page, (yield Outgoing("GET", PATH_TEMPLATE + request.route)))
     return page
 
 
 def _renders(page: Page, meta: Meta) -> bool:
     """True when the proxy would render the action's template for this answer."""
-    plain = page.status_code == 200 and page.redirect is None and not page.is_file
-    return plain and bool(meta.get("template_tag"))
+    plain = page.redirect is None and not page.is_file and page.answer == "data"
+    return plain and pagerules.answer_kind(meta) in {"page", "bare"}
 
 
 # -- Meta and access -------------------------------------------------------------------------------
@@ -173,110 +157,71 @@ def read_meta(response: httpx.Response) -> Meta | None:
 
 def check_user_info(meta: Meta, route: str, allowed: Sequence[str]) -> None:
     """Refuse user fields outside the proxy's allow-list, as a proxy shows a config error."""
-    for field in meta.get("user_info", []):
-        if field not in allowed:
-            raise ConfigurationError(
-                f"the action {route!r} asks for the user field {field!r} with @user_info, "
-                f"which the proxy does not give (allowed: {', '.join(allowed)}); remove it, "
-                f"or add it to the proxy's PIAPI_USERDATA (user_fields= here)"
-            )
+    try:
+        pagerules.check_user_info(meta, allowed)
+    except pagerules.UserFieldNotAllowed as error:
+        raise ConfigurationError(
+            f"the action {route!r} asks for the user field {error.field!r} with @user_info, "
+            f"which the proxy does not give (allowed: {', '.join(allowed)}); remove it, "
+            f"or add it to the proxy's PIAPI_USERDATA (user_fields= here)"
+        ) from None
 
 
-def refusal(meta: Meta, request: PageRequest) -> str | None:
-    """The first access rule the request fails, or None when the page may be shown."""
-    fields = request.user.fields(orga_mode=request.orga_mode)
+def visitor(request: PageRequest) -> Visitor:
+    """The simulated user as the page rules see them (orga fields only with an organisation)."""
     in_orga = request.orga_mode and request.orga is not None
-    granted = {
-        "only_logged_user": request.user.is_authenticated,
-        "only_member_user": bool(fields.get("ebuio_member")),
-        "only_admin_user": bool(fields.get("ebuio_admin")),
-        "only_orga_member_user": in_orga and bool(fields.get("ebuio_orga_member")),
-        "only_orga_admin_user": in_orga and bool(fields.get("ebuio_orga_admin")),
-    }
-    for rule in accessible_rules(meta):
-        if not granted[rule]:
-            return rule
-    networks = meta.get("address_in_networks")
-    if networks is not None and not address_allowed(request.remote_addr, parse_networks(networks)):
-        return NETWORK_RULE
-    if request.orga_mode and request.orga is None and not meta.get("public"):
-        return ORGA_RULE
-    return None
+    return Visitor(
+        authenticated=request.user.is_authenticated,
+        fields=request.user.fields(orga_mode=in_orga),
+        orga_pk=None if request.orga is None else request.orga.pk,
+        address=request.remote_addr,
+    )
 
 
 # -- The action call -------------------------------------------------------------------------------
-def action_call(meta: Meta, request: PageRequest) -> Outgoing:
+def action_call(meta: Meta, request: PageRequest, seen: Visitor) -> Outgoing:
     """The action call: the browser's parameters without `ebuio_*`, plus the proxy's own."""
-    query = _public(_split_query(request.path) + _pairs(request.query))
-    form = _public(_pairs(request.data))
-    added = _user_params(meta, request) + _orga_params(request)
-    if request.method == "POST":
+    query = browser_params(_split_query(request.path) + _pairs(request.query))
+    form = browser_params(_pairs(request.data))
+    added = pagerules.user_params(meta, seen, request.user_fields)
+    added += pagerules.orga_params(seen, orga_mode=request.orga_mode)
+    if pagerules.placement(request.method) == "form":
         form += added
     else:
         query += added
-    files = [(name, spec) for name, spec in _file_pairs(request.files) if _allowed_name(name)]
+    files = [(name, spec) for name, spec in _file_pairs(request.files) if not is_reserved(name)]
+    session = {key: str(value) for key, value in (request.session or {}).items()}
+    headers = pagerules.call_headers(
+        request.remote_addr, httpx.Headers(dict(request.headers or {})), session
+    )
     return Outgoing(
         request.method,
         PATH_ACTION + request.route,
         params=query,
         data=_grouped(form) if form else None,
         files=files or None,
-        headers=_headers(request),
+        headers=headers,
     )
 
 
-def _user_params(meta: Meta, request: PageRequest) -> Pairs:
-    fields = request.user.fields(orga_mode=request.orga_mode)
-    return [
-        (USER_PARAM_PREFIX + name, _encode(fields[name]))
-        for name in meta.get("user_info", [])
-        if name in fields
-    ]
-
-
-def _orga_params(request: PageRequest) -> Pairs:
-    if request.orga_mode and request.orga is not None:
-        return [(ORGA_PK_PARAM, str(request.orga.pk))]
-    return []
-
-
-def _headers(request: PageRequest) -> dict[str, str]:
-    """Browser headers (renamed as the proxy forwards them), then the proxy's own."""
-    headers: dict[str, str] = {}
-    for name, value in (request.headers or {}).items():
-        if name.lower().startswith(_PROXY_HEADER_PREFIX) or name.lower() == "cookie":
-            continue  # a browser cannot set what the proxy sets
-        headers[_RENAMED.get(name.lower(), name)] = value
-    headers[HEADER_REMOTE_ADDR] = request.remote_addr
-    session = dict(request.session or {})
-    for key, value in session.items():
-        headers[session_header(key)] = str(value)
-    if session:
-        headers["Cookie"] = _cookie_header(session)
-    return headers
-
-
-def _cookie_header(session: Mapping[str, str]) -> str:
-    jar: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
-    for key, value in session.items():
-        jar[key] = str(value)
-    return "; ".join(f"{morsel.key}={morsel.coded_value}" for morsel in jar.values())
-
-
 # -- The answer ------------------------------------------------------------------------------------
-def read_answer(response: httpx.Response, meta: Meta, sent: Outgoing) -> Page:
+def read_answer(response: httpx.Response, meta: Meta, sent: Outgoing, method: str) -> Page:
     """What the proxy makes of the action's answer."""
     headers = response.headers
-    redirect = headers.get(HEADER_REDIRECT)
-    is_file = HEADER_IS_FILE in headers
+    decided = pagerules.read_answer(method, response.status_code, headers)
+    status, data = decided.status, _json(response)
+    if decided.outcome == "data":
+        data, problem = _data(response, pagerules.answer_kind(meta))
+        status = 502 if problem else status  # the proxy's own failure: no usable answer
     return Page(
-        status_code=_browser_status(response.status_code, redirect),
+        status_code=status,
+        answer=decided.outcome,
         meta=meta,
-        data=None if is_file else _json(response),
-        redirect=redirect,
-        redirect_no_prefix=decode_bool(headers.get(HEADER_REDIRECT_NO_PREFIX)),
-        session=_session(response),
-        is_file=is_file,
+        data=data,
+        redirect=decided.redirect,
+        redirect_no_prefix=decided.no_prefix,
+        session=decided.session,
+        is_file=decided.outcome == "file",
         content=response.content,
         headers=headers,
         etag=headers.get("etag"),
@@ -286,22 +231,24 @@ def read_answer(response: httpx.Response, meta: Meta, sent: Outgoing) -> Page:
     )
 
 
-def _browser_status(status: int, redirect: str | None) -> int:
-    """500 stays 500, 304/401/403/404/429 pass through, any other non-200 is a 404."""
-    if status == 500 or status in PASS_THROUGH_STATUSES:
-        return status
-    if status != 200:
-        return 404
-    return 302 if redirect is not None else 200
+def _data(response: httpx.Response, kind: pagerules.Kind) -> tuple[Any, str | None]:
+    """The action's JSON as the proxy reads it (an empty body is `{}`), and what is wrong."""
+    if not response.content.strip():
+        data: Any = {}
+    else:
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            return None, "the answer is not valid JSON"
+    return data, pagerules.data_problem(kind, data)
 
 
 def with_template(page: Page, response: httpx.Response) -> Page:
-    """Attach the template text; a page that needs one and has none is a 404."""
-    if response.status_code == 200:
+    """Attach the template text; a page whose template is missing is a 404."""
+    status = pagerules.template_status(response.status_code)
+    if status == 200:
         return dataclasses.replace(page, template=response.text)
-    if page.meta is not None and (page.meta.get("json_only") or page.meta.get("xml_only")):
-        return page  # the proxy does not render these
-    return dataclasses.replace(page, status_code=404)
+    return dataclasses.replace(page, status_code=status)
 
 
 def _json(response: httpx.Response) -> Any:
@@ -313,15 +260,6 @@ def _json(response: httpx.Response) -> Any:
         return None
 
 
-def _session(response: httpx.Response) -> dict[str, str]:
-    prefix = HEADER_SET_SESSION_PREFIX.lower().encode("latin-1")
-    return {
-        name[len(prefix) :].decode("latin-1"): value.decode("latin-1")
-        for name, value in response.headers.raw
-        if name.lower().startswith(prefix)
-    }
-
-
 # -- Parameters ------------------------------------------------------------------------------------
 def _pairs(params: Params | None) -> Pairs:
     """Name/value pairs; a list or tuple value is a multi-valued field."""
@@ -331,7 +269,7 @@ def _pairs(params: Params | None) -> Pairs:
     pairs: Pairs = []
     for name, value in items:
         values = value if isinstance(value, list | tuple) else [value]
-        pairs.extend((str(name), _encode(item)) for item in values)
+        pairs.extend((str(name), pagerules.param_value(item)) for item in values)
     return pairs
 
 
@@ -347,15 +285,6 @@ def _split_query(path: str) -> Pairs:
     return urllib.parse.parse_qsl(path.split("?", 1)[1], keep_blank_values=True)
 
 
-def _allowed_name(name: str) -> bool:
-    return not name.startswith(RESERVED_PARAM_PREFIX)
-
-
-def _public(pairs: Pairs) -> Pairs:
-    """Drop the parameters a browser may never set (`ebuio_*`)."""
-    return [(name, value) for name, value in pairs if _allowed_name(name)]
-
-
 def _grouped(pairs: Pairs) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for name, value in pairs:
@@ -365,10 +294,3 @@ def _grouped(pairs: Pairs) -> dict[str, list[str]]:
 
 def _flat(grouped: dict[str, list[str]] | None) -> Pairs:
     return [(name, value) for name, values in (grouped or {}).items() for value in values]
-
-
-def _encode(value: Any) -> str:
-    """A parameter value as the proxy sends it; booleans as `True`/`False`."""
-    if isinstance(value, bool):
-        return encode_bool(value)
-    return "" if value is None else str(value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -10,77 +10,74 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request as BrowserRequest
 from starlette.types import Message, Receive
 
+from plugit import pagerules
+from plugit.pagerules import (
+    Kind,
+    Pairs,
+    UserFieldNotAllowed,
+    browser_params,
+    call_headers,
+    data_problem,
+    placement,
+)
 from plugit.protocol import (
-    FORWARDED_BROWSER_HEADERS,
     HEADER_BASE_URL,
     HEADER_ORGA_CODOPS,
     HEADER_ORGA_NAME,
     HEADER_ORGA_PK,
-    HEADER_REMOTE_ADDR,
-    ORGA_PK_PARAM,
     PATH_ACTION,
-    RESERVED_PARAM_PREFIX,
-    USER_PARAM_PREFIX,
     Meta,
-    encode_bool,
-    session_header,
     user_field_header,
 )
 
 from ..upstream import ProtocolViolation, Request, UpstreamAnswer
+from .access import visitor
 from .state import Page, PageError
 from .urls import service_url
 
-__all__ = ["call_action", "protocol_headers", "service_session", "user_params"]
+__all__ = [
+    "answer_json",
+    "browser_params",
+    "call_action",
+    "orga_params",
+    "protocol_headers",
+    "service_session",
+    "user_params",
+]
 
 SESSION_PREFIX = "plugit_service_session:"
-QUERY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
+# Methods whose browser body is not forwarded to the action.
+BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def as_param(value: Any) -> str:
-    """Spell a value the way the protocol carries it (`True`/`False` for booleans)."""
-    if isinstance(value, bool):
-        return encode_bool(value)
-    if isinstance(value, list | tuple):  # a header carries a list as one line
+    """Spell a value for a header (`True`/`False` for booleans, a list on one line)."""
+    if isinstance(value, list | tuple):
         return ",".join(as_param(item) for item in value)
-    return "" if value is None else str(value)
+    return pagerules.param_value(value)
 
 
-def user_params(page: Page, meta: Meta) -> list[tuple[str, str]]:
-    """Give the `ebuio_u_*` and `ebuio_orgapk` parameters; refuse fields not allowed."""
+def user_params(page: Page, meta: Meta) -> Pairs:
+    """Give the `ebuio_u_*` and `ebuio_orgapk` parameters; a field not allowed is an error page."""
     allowed = page.project.user_fields
-    params: list[tuple[str, str]] = []
-    for name in meta.get("user_info") or []:
-        if name not in allowed:
-            raise PageError(
-                500,
-                "Configuration error",
-                f"The service asks for the user field {name!r}, which this platform does not "
-                f"give to services (allowed: {', '.join(allowed)}).",
-            )
-        try:
-            value = page.identity.user.field(name)
-        except KeyError:
-            value = None
-        if isinstance(value, list | tuple):  # e.g. subscription_labels: one value per item
-            params.extend((USER_PARAM_PREFIX + name, as_param(item)) for item in value)
-        else:
-            params.append((USER_PARAM_PREFIX + name, as_param(value)))
-    params.extend(orga_params(page))
-    return params
+    seen = visitor(page.identity, page.remote_addr, allowed)
+    try:
+        params = pagerules.user_params(meta, seen, allowed)
+    except UserFieldNotAllowed as error:
+        raise PageError(
+            500,
+            "Configuration error",
+            f"The service asks for the user field {error.field!r}, which this platform does not "
+            f"give to services (allowed: {', '.join(allowed)}).",
+        ) from None
+    return params + pagerules.orga_params(seen, orga_mode=page.project.orga_mode)
 
 
-def orga_params(page: Page) -> list[tuple[str, str]]:
-    orga = page.identity.orga
-    if not page.project.orga_mode or orga is None:
-        return []
-    return [(ORGA_PK_PARAM, str(orga.pk))]
-
-
-def browser_params(items: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    """Drop the parameters a browser may never set (`ebuio_*`)."""
-    return [(k, v) for k, v in items if not k.startswith(RESERVED_PARAM_PREFIX)]
+def orga_params(page: Page) -> Pairs:
+    """Give `ebuio_orgapk` in organisation mode."""
+    seen = visitor(page.identity, page.remote_addr)
+    return pagerules.orga_params(seen, orga_mode=page.project.orga_mode)
 
 
 def service_session(page: Page) -> str:
@@ -89,17 +86,9 @@ def service_session(page: Page) -> str:
 
 async def protocol_headers(page: Page) -> dict[str, str]:
     """Give the headers of section 3: address, forwarded browser headers, the session."""
-    headers = {HEADER_REMOTE_ADDR: page.extras.get("forwarded_for", page.remote_addr)}
-    browser = page.request.headers
-    for name, renamed in FORWARDED_BROWSER_HEADERS.items():
-        if name in browser:
-            headers[renamed] = browser[name]
     stored: Mapping[str, str] = await page.session.get(service_session(page), {}) or {}
-    for key, value in stored.items():
-        headers[session_header(key)] = value
-    if stored:
-        headers["Cookie"] = "; ".join(f"{key}={value}" for key, value in stored.items())
-    return headers
+    address = page.extras.get("forwarded_for", page.remote_addr)
+    return call_headers(address, page.request.headers, stored)
 
 
 def proxy_mode_headers(page: Page) -> dict[str, str]:
@@ -135,7 +124,7 @@ async def call_action(
     query = browser_params(page.request.query_params.multi_items()) if forward_browser else []
     headers = await protocol_headers(page)
     data: Any = None
-    if method in QUERY_METHODS:
+    if method in BODYLESS_METHODS:
         query += extras
     else:
         data, query = await request_body(page, extras, query, headers)
@@ -149,14 +138,17 @@ async def call_action(
 
 
 async def request_body(
-    page: Page, extras: list[tuple[str, str]], query: list[tuple[str, Any]], headers: dict[str, str]
+    page: Page, extras: Pairs, query: list[tuple[str, Any]], headers: dict[str, str]
 ) -> tuple[Any, list[tuple[str, Any]]]:
-    """Forward the browser's form (plus the extras) or, for other bodies, the raw bytes."""
+    """Forward the browser's form or, for other bodies, the raw bytes; place the extras."""
     content_type = page.request.headers.get("content-type", "")
-    if content_type and not content_type.startswith(FORM_TYPES):
+    form_body = not content_type or content_type.startswith(FORM_TYPES)
+    if placement(page.method, form_body=form_body) == "query":
+        query, extras = query + extras, []
+    if not form_body:
         body = await read_capped(page)
         headers["Content-Type"] = content_type
-        return body, query + extras
+        return body, query
     form = await read_form(page)
     fields = browser_params(form.multi_items()) + extras
     if not any(isinstance(value, UploadFile) for _, value in fields):
@@ -221,9 +213,10 @@ async def read_capped(page: Page) -> bytes:
     return b"".join(chunks)
 
 
-def answer_json(answer: UpstreamAnswer) -> Any:
-    """Decode an action's JSON answer."""
+def answer_json(answer: UpstreamAnswer, kind: Kind = "page") -> Any:
+    """Decode an action's JSON answer; one the page rules cannot use is the proxy's 502."""
     data = answer.json()
-    if not isinstance(data, dict | list):
-        raise ProtocolViolation("the action's answer is not a JSON object", url=answer.url)
+    problem = data_problem(kind, data)
+    if problem is not None:
+        raise ProtocolViolation(problem, url=answer.url)
     return data

@@ -1,7 +1,8 @@
 """Step 4, continued: what the proxy does with an action's answer.
 
-Pass-through statuses, redirects, files, session keys, ETag and CORS headers, OPTIONS,
-json_only and xml_only. The rendered kinds of answer go on to the template step.
+`plugit.pagerules.read_answer` decides (pass-through statuses, redirects, files, session keys,
+ETag and CORS headers, OPTIONS); this module turns the decision into a response. The data
+answers go on to json_only, xml_only or the template step.
 """
 
 from __future__ import annotations
@@ -10,24 +11,21 @@ from collections.abc import AsyncIterator
 
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from plugit.protocol import (
-    HEADER_IS_FILE,
-    HEADER_REDIRECT,
-    HEADER_REDIRECT_NO_PREFIX,
-    HEADER_SET_SESSION_PREFIX,
-    PASS_THROUGH_STATUSES,
-    PASSED_ANSWER_HEADERS,
-    decode_bool,
-)
+from plugit import pagerules
+from plugit.pagerules import ActionAnswer, browser_status, read_answer, redirect_location
 
 from ..upstream import BodyStream, UpstreamAnswer
 from .action import service_session
 from .state import Page, PageError
 
 __all__ = [
+    "decide",
     "file_response",
+    "immediate_response",
+    "is_file",
     "passed_headers",
     "redirect_response",
+    "save_session",
     "status_error",
     "store_session",
 ]
@@ -36,34 +34,60 @@ __all__ = [
 FILE_HEADERS = ("Content-Type", "Content-Disposition", "Last-Modified", "Cache-Control")
 
 
+def decide(page: Page, answer: UpstreamAnswer) -> ActionAnswer:
+    """Classify the action's answer by the page rules."""
+    return read_answer(page.method, answer.status, answer.headers)
+
+
+def immediate_response(
+    page: Page, decided: ActionAnswer, answer: UpstreamAnswer
+) -> Response | None:
+    """Answer at once for every outcome but data; raise the page of an error status."""
+    headers = decided.passed
+    match decided.outcome:
+        case "error":
+            answer.close()
+            raise status_page(decided.status)
+        case "not_modified" | "options":
+            answer.close()
+            return Response(status_code=decided.status, headers=headers)
+        case "redirect":
+            answer.close()
+            target = redirect_location(
+                page.project.mount, decided.redirect or "", no_prefix=decided.no_prefix
+            )
+            return RedirectResponse(target, status_code=302, headers=headers)
+        case "file":
+            return file_response(answer)
+    return None
+
+
 def passed_headers(answer: UpstreamAnswer) -> dict[str, str]:
     """Give the ETag and CORS headers the browser must see."""
-    return {name: answer.headers[name] for name in PASSED_ANSWER_HEADERS if name in answer.headers}
+    return pagerules.passed_headers(answer.headers)
 
 
 def status_error(page: Page, status: int) -> PageError | None:
     """Map an action's status to what the browser gets (None for a usable 200)."""
-    if status == 200:
-        return None
+    mapped = browser_status(status)
+    return None if mapped == 200 else status_page(mapped)
+
+
+def status_page(status: int) -> PageError:
+    """Give the error page of a browser status the page rules chose."""
     if status == 500:
         return PageError(500, "Service error", "The service failed while answering this page.")
-    if status in {502, 503}:
-        return PageError(502, "Service unavailable", "The service cannot answer right now.")
-    if status == 504:
-        return PageError(504, "Service timeout", "The service took too long to answer.")
-    if status in PASS_THROUGH_STATUSES:
-        return PageError(status, _PASS_TITLES[status], _PASS_TEXT[status])
-    return PageError(404, "Page not found", "This page does not exist.")
+    return PageError(status, _TITLES[status], _TEXT[status])
 
 
-_PASS_TITLES = {
+_TITLES = {
     304: "Not modified",
     401: "Unauthorized",
     403: "Access denied",
     404: "Page not found",
     429: "Too many requests",
 }
-_PASS_TEXT = {
+_TEXT = {
     304: "",
     401: "You must be authenticated to see this page.",
     403: "The service refused to show you this page.",
@@ -74,12 +98,11 @@ _PASS_TEXT = {
 
 async def store_session(page: Page, answer: UpstreamAnswer) -> None:
     """Keep the `EbuIo-PlugIt-SetSession-<key>` values in this project's session."""
-    prefix = HEADER_SET_SESSION_PREFIX.lower()
-    updates = {
-        name[len(prefix) :]: value
-        for name, value in answer.headers.items()
-        if name.lower().startswith(prefix) and len(name) > len(prefix)
-    }
+    await save_session(page, pagerules.set_session_values(answer.headers.items()))
+
+
+async def save_session(page: Page, updates: dict[str, str]) -> None:
+    """Add `updates` to the values this project's service keeps in the user's session."""
     if not updates:
         return
     key = service_session(page)
@@ -90,16 +113,16 @@ async def store_session(page: Page, answer: UpstreamAnswer) -> None:
 
 def redirect_response(page: Page, answer: UpstreamAnswer) -> Response | None:
     """Turn `EbuIo-PlugIt-Redirect` into a 302 (below the mount unless NoPrefix)."""
-    target = answer.headers.get(HEADER_REDIRECT)
-    if target is None:
+    decided = read_answer(page.method, 200, answer.headers)
+    if decided.outcome != "redirect" or decided.redirect is None:
         return None
-    if not decode_bool(answer.headers.get(HEADER_REDIRECT_NO_PREFIX)):
-        target = page.project.mount + target.lstrip("/")
-    return RedirectResponse(target, status_code=302, headers=passed_headers(answer))
+    target = redirect_location(page.project.mount, decided.redirect, no_prefix=decided.no_prefix)
+    return RedirectResponse(target, status_code=302, headers=decided.passed)
 
 
 def is_file(answer: UpstreamAnswer) -> bool:
-    return decode_bool(answer.headers.get(HEADER_IS_FILE))
+    """Tell whether the answer is a file (`EbuIo-PlugIt-ItAFile`)."""
+    return pagerules.is_file(answer.headers)
 
 
 def file_response(answer: UpstreamAnswer, status: int = 200) -> Response:
