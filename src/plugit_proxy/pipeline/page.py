@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from starlette.responses import Response
@@ -13,7 +12,7 @@ from plugit.protocol import Meta
 from .access import check_access
 from .action import answer_json, call_action, user_params
 from .answer import decide, immediate_response, save_session
-from .menu import load_menu, menu_route
+from .menu import menu_block, with_menu
 from .meta import get_meta
 from .pagecache import cache_key, cached_page, store_page
 from .render import finish_html, render_action
@@ -31,30 +30,23 @@ async def serve_page(page: Page) -> Response:
     check_access(meta, page.identity, page.remote_addr, page.project.orga_mode)
     user_params(page, meta)  # a configuration error shows before anything is called
     key = cache_key(page, meta) if kind in {"page", "bare"} else None
-    menu_task: asyncio.Task[str] | None = None
-    if kind == "page" and menu_route(page) not in {None, page.route}:
-        menu_task = asyncio.create_task(load_menu(page))
-    try:
-        cached = await cached_page(page, key)
-        if cached is not None:
-            return await _html(page, cached, menu_task, {})
-        response, data, headers = await _run_action(page, meta)
-        if response is not None:
-            return response
-        template = await get_template(runtime, page.project, page.route, meta["template_tag"])
-        body = await render_action(page, template, data)
-        await store_page(page, key, meta, body)
-        return await _html(page, body, menu_task, headers)
-    finally:
-        if menu_task is not None and not menu_task.done():
-            menu_task.cancel()
+    cached = await cached_page(page, key)
+    if cached is not None:
+        return _html(page, cached, {})
+    response, data, headers = await _run_action(page, meta)
+    if response is not None:
+        return response
+    template = await get_template(runtime, page.project, page.route, meta["template_tag"])
+    # A page without the layout (no_template) has no side menu.
+    side_block = menu_block(page) if kind == "page" else None
+    rendered = await render_action(page, template, data, side_block=side_block)
+    body = with_menu(page, rendered)  # the menu is cached with its page: same context
+    await store_page(page, key, meta, body)
+    return _html(page, body, headers)
 
 
-async def _html(
-    page: Page, body: str, menu_task: asyncio.Task[str] | None, headers: dict[str, str]
-) -> Response:
-    menu = await menu_task if menu_task is not None else ""
-    html = finish_html(page.runtime, page, body, menu)
+def _html(page: Page, body: str, headers: dict[str, str]) -> Response:
+    html = finish_html(page.runtime, page, body)
     return Response(html, media_type="text/html", headers=headers)
 
 
