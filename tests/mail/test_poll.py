@@ -18,7 +18,7 @@ from .replies import forge, reply, reply_address
 
 Service = tuple[str, Mailbag]
 
-LATIN1_MULTIPART = """From: =?iso-8859-1?q?Ren=E9?= <rene@example.com>
+LATIN1_MULTIPART = """From: =?iso-8859-1?q?Ren=E9?= <user@example.com>
 To: {to}
 Subject: Re: Your vote?
 MIME-Version: 1.0
@@ -81,7 +81,7 @@ def test_a_multipart_latin1_reply_reaches_the_service_and_leaves_the_mailbox(
     assert dovecot.count() == 0
 
 
-def test_forged_auto_and_broken_mail_is_set_aside_never_delivered(
+def test_forged_auto_foreign_and_broken_mail_is_set_aside_never_delivered(
     smtp: SmtpServer, service: Service, dovecot: Any
 ) -> None:
     address = reply_address(smtp, "poll-7")
@@ -89,12 +89,15 @@ def test_forged_auto_and_broken_mail_is_set_aside_never_delivered(
     dovecot.append(reply(address, "Away.", Auto_Submitted="auto-replied").as_bytes())
     dovecot.append(reply(address, "Away.", Precedence="bulk").as_bytes())
     dovecot.append(b"Subject: no recipients, no body\r\n\r\n")
+    stranger = reply(address, "Me too.")
+    stranger.replace_header("From", "mallory@example.net")
+    dovecot.append(stranger.as_bytes())
     report = poll_once(mailbox(dovecot, Protocol.IMAP, Security.SSL))
-    assert (report.delivered, report.set_aside, report.kept) == (0, 4, 0)
+    assert (report.delivered, report.set_aside, report.kept) == (0, 5, 0)
     assert service[1].received == []
     assert dovecot.count() == 0
     reasons = sorted(r.last_error.split(" ")[0] for r in InboundReply.objects.all())
-    assert reasons == ["auto-reply", "auto-reply", "forged", "no"]
+    assert reasons == ["auto-reply", "auto-reply", "forged", "no", "reply"]
     assert {r.status for r in InboundReply.objects.all()} == {InboundReply.Status.REJECTED}
 
 

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import smtplib
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
+from plugit_proxy.mail import tokens
 from plugit_proxy.mail.models import InboundReply, ReplyRoute
 from plugit_proxy.platform.models import ProjectService
 
-from .conftest import Mailbag, ReceiverThread, SmtpServer, smtp_send, wait_for
+from .conftest import (
+    PLATFORM_ADDRESS,
+    PROJECT,
+    Mailbag,
+    ReceiverThread,
+    SmtpServer,
+    smtp_send,
+    wait_for,
+)
 from .replies import forge, reply, reply_address
 
 Status = InboundReply.Status
@@ -41,27 +54,97 @@ def test_a_reply_reaches_the_service(
     assert ReplyRoute.objects.get().replies == 1
 
 
-def test_a_forged_token_is_set_aside(
+def codes(error: smtplib.SMTPException) -> list[int]:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return [code for code, _ in error.recipients.values()]
+    assert isinstance(error, smtplib.SMTPResponseException)
+    return [error.smtp_code]
+
+
+def test_a_forged_token_is_refused_at_rcpt(
     smtp: SmtpServer, service: Service, receiver: StartReceiver
 ) -> None:
     forged = forge(reply_address(smtp, "poll-7"))
     server = receiver()
-    smtp_send(server.port, reply(forged, "Let me in."), to=forged)
-    [stored] = wait_for(settled)
-    assert stored.status == Status.REJECTED
-    assert "forged" in stored.last_error
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as raised:
+        smtp_send(server.port, reply(forged, "Let me in."), to=forged)
+    assert codes(raised.value) == [550]
+    assert InboundReply.objects.count() == 0
     assert service[1].received == []
 
 
-def test_an_expired_token_is_set_aside(
+def test_an_unknown_token_is_refused_at_rcpt(receiver: StartReceiver) -> None:
+    unknown = tokens.reply_address(PLATFORM_ADDRESS, tokens.sign(424242, PROJECT))
+    malformed = "notifications+not-a-token@example.org"
+    server = receiver()
+    for address in (unknown, malformed):
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as raised:
+            smtp_send(server.port, reply(address, "Anyone there?"), to=address)
+        assert codes(raised.value) == [550]
+    assert InboundReply.objects.count() == 0
+
+
+def test_an_expired_token_is_refused_at_rcpt(
     smtp: SmtpServer, service: Service, receiver: StartReceiver
 ) -> None:
     address = reply_address(smtp, "poll-7")
     ReplyRoute.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    smtp_send(receiver().port, reply(address, "Too late."), to=address)
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as raised:
+        smtp_send(receiver().port, reply(address, "Too late."), to=address)
+    assert codes(raised.value) == [550]
+    assert (InboundReply.objects.count(), service[1].received) == (0, [])
+
+
+def test_an_oversized_reply_is_refused_and_not_stored(
+    smtp: SmtpServer, service: Service, receiver: StartReceiver
+) -> None:
+    address = reply_address(smtp, "poll-7")
+    server = receiver()
+    big = reply(address, "x" * (3 * 1024 * 1024))  # over the 2 MiB default
+    with pytest.raises(smtplib.SMTPException) as raised:
+        smtp_send(server.port, big, to=address)
+    assert codes(raised.value) == [552]
+    with override_settings(PLUGIT_MAIL_RECEIVE_MAX_SIZE=10_000):
+        with pytest.raises(smtplib.SMTPException) as raised:
+            smtp_send(server.port, reply(address, "y" * 20_000), to=address)
+        assert codes(raised.value) == [552]
+    assert InboundReply.objects.count() == 0
+    assert service[1].received == []
+
+
+def test_a_reply_from_someone_the_mail_was_not_sent_to_is_set_aside(
+    smtp: SmtpServer, service: Service, receiver: StartReceiver
+) -> None:
+    address = reply_address(smtp, "poll-7")  # sent to user@example.com
+    stolen = reply(address, "I vote for Mallory.")
+    stolen.replace_header("From", "Mallory <mallory@example.net>")
+    server = receiver()
+    smtp_send(server.port, stolen, to=address)
     [stored] = wait_for(settled)
-    assert (stored.status, service[1].received) == (Status.REJECTED, [])
-    assert "expired" in stored.last_error
+    assert stored.status == Status.REJECTED
+    assert "mallory@example.net" in stored.last_error
+    assert "was not sent" in stored.last_error
+    assert service[1].received == []
+    shouting = reply(address, "I vote yes.")
+    shouting.replace_header("From", "User <USER@Example.COM>")  # the same person
+    smtp_send(server.port, shouting, to=address)
+    wait_for(lambda: service[1].received)
+    assert service[1].received == [{"response_id": "poll-7", "message": "I vote yes."}]
+
+
+def test_the_worker_purges_old_finished_replies(tmp_path: Path) -> None:
+    old = timezone.now() - timedelta(days=31)
+    kept_statuses = [Status.PENDING, Status.DELIVERING]
+    for status in [Status.DELIVERED, Status.FAILED, Status.REJECTED, *kept_statuses]:
+        InboundReply.objects.create(source="smtp", raw=b"x", status=status)
+    InboundReply.objects.update(created=old)
+    recent = InboundReply.objects.create(source="smtp", raw=b"x", status=Status.DELIVERED)
+    command = [sys.executable, "-m", "plugit", "mail", "worker", "--once"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    left = InboundReply.objects.order_by("pk")
+    assert [reply.status for reply in left] == [*kept_statuses, Status.DELIVERED]
+    assert left.last() == recent
 
 
 def test_an_auto_reply_is_set_aside(
@@ -79,8 +162,9 @@ def test_an_auto_reply_is_set_aside(
 def test_strangers_are_refused_at_rcpt(receiver: StartReceiver) -> None:
     server = receiver()
     for stranger in ("notifications@example.org", "postmaster@example.org", "x+y@other.org"):
-        with pytest.raises(smtplib.SMTPRecipientsRefused):
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as raised:
             smtp_send(server.port, reply(stranger, "Hi"), to=stranger)
+        assert codes(raised.value) == [550]
     assert InboundReply.objects.count() == 0
 
 

@@ -3,8 +3,14 @@ and the SMTP endpoint.
 
 `deliver` never raises. It answers `DELIVERED` once the service said `{"result": "Ok"}`,
 `REJECTED` for a mail that must be set aside (forged, expired or malformed token, auto-reply,
-unparsable mail) and `RETRY` when the service (or the database) failed and a later try may
-succeed. The caller deletes or keeps the mail accordingly.
+unparsable mail, a sender the original mail was not sent to) and `RETRY` when the service (or
+the database) failed and a later try may succeed. The caller deletes or keeps the mail
+accordingly.
+
+A token is only good in the hands of the people its mail went to: the reply's `From` address
+must be one of the original mail's recipients. `From` rather than the envelope sender, which
+forwarding (SRS) rewrites and the poller never sees; a forwarded copy answered from another
+address is set aside like a forged token.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import enum
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from email.utils import getaddresses, parseaddr
 
 import httpx
 from django.db.models import F
@@ -26,7 +33,7 @@ from .inbound import Reply, UnusableMail, parse_reply
 from .models import InboundReply, ReplyRoute
 from .resolver import resolve_service_urls
 
-__all__ = ["Outcome", "Resolver", "Result", "deliver", "set_aside"]
+__all__ = ["Outcome", "Resolver", "Result", "deliver", "find_route", "set_aside"]
 
 logger = logging.getLogger("plugit_proxy.mail")
 
@@ -50,16 +57,29 @@ class Result:
     route_id: int | None = None
 
 
-def _route(token: str) -> ReplyRoute:
+def find_route(token: str) -> ReplyRoute:
+    """The live route `token` names; `UnusableMail` when it is malformed, forged or expired."""
     parsed = tokens.parse_token(token)
     if parsed is None:
         raise UnusableMail(f"malformed reply token {token[:80]!r}")
-    route = ReplyRoute.objects.filter(pk=parsed.route_id).first()
+    route = ReplyRoute.objects.select_related("message").filter(pk=parsed.route_id).first()
     if route is None or not tokens.verify(parsed, route.project_key):
         raise UnusableMail(f"forged or unknown reply token {token!r}")
     if route.expired:
         raise UnusableMail(f"expired reply token {token!r} (route {route.pk})")
     return route
+
+
+def _check_sender(route: ReplyRoute, reply: Reply) -> None:
+    """Accept a reply only from an address the original mail was sent to."""
+    if route.message is None:
+        raise UnusableMail(f"the mail of route {route.pk} is gone: nobody may answer it")
+    allowed = {address.lower() for _, address in getaddresses(route.message.recipients)}
+    sender = parseaddr(reply.sender)[1].lower()
+    if not sender or sender not in allowed:
+        raise UnusableMail(
+            f"reply from {sender or reply.sender!r}, to whom route {route.pk}'s mail was not sent"
+        )
 
 
 def _accepted(response: httpx.Response) -> bool:
@@ -99,7 +119,8 @@ def deliver(
         reply = parse_reply(raw, envelope=envelope, platform_address=conf.sender)
         if reply.automatic:
             raise UnusableMail(f"auto-reply from {reply.sender!r}")
-        route = _route(reply.token)
+        route = find_route(reply.token)
+        _check_sender(route, reply)
     except UnusableMail as error:
         logger.warning("reply set aside: %s", error)
         return Result(Outcome.REJECTED, str(error))

@@ -1,8 +1,10 @@
 """`plugit mail receive`: an SMTP (or LMTP) endpoint for the platform's replies (aiosmtpd).
 
 The platform's MX (or the local MTA, over LMTP) hands replies here. A mail addressed to
-`<platform local part>+<token>@<platform domain>` is stored in the database before the server
-answers 250, so an accepted reply survives anything; any other recipient is refused at RCPT.
+`<platform local part>+<token>@<platform domain>`, whose token names a live reply route, is
+stored in the database before the server answers 250, so an accepted reply survives anything;
+any other recipient (a stranger, a malformed, forged or expired token) is refused with 550 at
+RCPT, so nothing is stored for it, and a mail over PLUGIT_MAIL_RECEIVE_MAX_SIZE is refused (552).
 A task of the same loop then delivers stored replies to their services (in a thread: the ORM
 and the HTTP call block), retrying with a doubling wait while a service fails.
 """
@@ -23,7 +25,8 @@ from django.utils import timezone
 
 from . import tokens
 from .conf import MailSettings, mail_settings
-from .delivery import Outcome, Resolver, Result, deliver
+from .delivery import Outcome, Resolver, Result, deliver, find_route
+from .inbound import UnusableMail
 from .leases import claim, due
 from .models import InboundReply, backoff
 from .resolver import resolve_service_urls
@@ -33,7 +36,6 @@ __all__ = ["ReplyHandler", "ReplyReceiver", "deliver_pending", "store_reply"]
 logger = logging.getLogger("plugit_proxy.mail")
 
 Status = InboundReply.Status
-MAX_SIZE = 25 * 1024 * 1024
 
 
 def store_reply(raw: bytes, *, mail_from: str, recipients: list[str], source: str) -> int:
@@ -43,6 +45,14 @@ def store_reply(raw: bytes, *, mail_from: str, recipients: list[str], source: st
             source=source, mail_from=mail_from[:320], recipients=recipients, raw=raw
         )
         return reply.pk
+    finally:
+        close_old_connections()
+
+
+def check_token(token: str) -> None:
+    """Raise `UnusableMail` unless `token` names a live reply route."""
+    try:
+        find_route(token)
     finally:
         close_old_connections()
 
@@ -58,8 +68,18 @@ class ReplyHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
-        if tokens.find_token([address], self.platform_address) is None:
-            return f"550 5.1.1 <{address}>: no such mailbox here"
+        refused = f"550 5.1.1 <{address}>: no such mailbox here"
+        token = tokens.find_token([address], self.platform_address)
+        if token is None:
+            return refused
+        try:
+            await asyncio.to_thread(check_token, token)
+        except UnusableMail as error:
+            logger.warning("refused at RCPT: %s", error)
+            return refused
+        except Exception:
+            logger.exception("could not check a reply token; the sender will try again")
+            return "451 4.3.0 cannot check the address now, try again later"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -152,7 +172,7 @@ class ReplyReceiver:
         return kind(
             self.handler,
             hostname=domain,
-            data_size_limit=MAX_SIZE,
+            data_size_limit=mail_settings().receive_max_size,
             tls_context=self.tls_context,
             loop=asyncio.get_running_loop(),
         )

@@ -1,10 +1,10 @@
 """Run the outbox: `plugit mail worker` (a process of its own) or `BackgroundSender` (a task
 in the platform's own event loop, started and stopped by the ASGI lifespan).
 
-Both call `send_due` every few seconds; the send itself is blocking (smtplib, the ORM) and runs
-in one dedicated thread, never on the event loop. With the default 10 s interval and retry
-waits capped at 90 s, waiting mail leaves within two minutes of SMTP coming back, and within
-seconds of a restart.
+Both call `send_due` every few seconds (and purge old replies hourly, see `purge`); the send
+itself is blocking (smtplib, the ORM) and runs in one dedicated thread, never on the event
+loop. With the default 10 s interval and retry waits capped at 90 s, waiting mail leaves within
+two minutes of SMTP coming back, and within seconds of a restart.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import close_old_connections, connections
 
 from .outbox import SendReport, send_due
+from .purge import Purger
 
 __all__ = [
     "DEFAULT_INTERVAL",
@@ -32,23 +33,26 @@ logger = logging.getLogger("plugit_proxy.mail")
 DEFAULT_INTERVAL = 10.0
 
 
-def send_once() -> SendReport | None:
-    """One pass over the outbox, as a request would: errors logged, connections tidied."""
+def send_once(purge: Purger | None = None) -> SendReport | None:
+    """One pass over the outbox, then `purge` old replies: errors logged, connections tidied."""
+    report = None
     try:
-        return send_due()
+        report = send_due()
+        (purge or Purger())()
     except Exception:  # the database is away, say: the next pass tries again
         logger.exception("the outbox pass failed")
-        return None
     finally:
         close_old_connections()
+    return report
 
 
 def run_worker(*, interval: float = DEFAULT_INTERVAL, stop: threading.Event | None = None) -> None:
     """Send queued mail every `interval` seconds until `stop` is set."""
     stop = stop or threading.Event()
     logger.info("mail worker started (every %s s)", interval)
+    purge = Purger()
     while not stop.is_set():
-        send_once()
+        send_once(purge)
         stop.wait(interval)
 
 
@@ -60,6 +64,7 @@ class BackgroundSender:
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._wake = asyncio.Event()
+        self._purge = Purger()
 
     def start(self) -> None:
         """Start sending in the running loop (the first pass is immediate)."""
@@ -88,7 +93,7 @@ class BackgroundSender:
         assert self._executor is not None
         while True:
             self._wake.clear()
-            await asyncio.shield(loop.run_in_executor(self._executor, send_once))
+            await asyncio.shield(loop.run_in_executor(self._executor, send_once, self._purge))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
 
