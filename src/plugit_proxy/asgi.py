@@ -233,6 +233,7 @@ def config_from_settings() -> ProxyConfig:
         orga_mode=settings.PLUGIT_ORGA_MODE,
         proxy_mode=settings.PLUGIT_PROXY_MODE,
         menu_action=menu,
+        layout=settings.PLUGIT_LAYOUT,
         user_fields=tuple(settings.PLUGIT_USER_FIELDS),
         honor_x_forwarded_for=settings.PLUGIT_HONOR_X_FORWARDED_FOR,
     )

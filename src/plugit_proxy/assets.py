@@ -11,8 +11,8 @@ import os
 import tempfile
 from pathlib import Path
 
-import xstatic.pkg.bootstrap_scss as bootstrap3
-import xstatic.pkg.jquery as jquery
+import xstatic.pkg.bootstrap_scss as bootstrap3  # type: ignore[import-untyped]
+import xstatic.pkg.jquery as jquery  # type: ignore[import-untyped]
 
 __all__ = ["BOOTSTRAP3_VERSION", "build_bootstrap3_css", "legacy_static_dirs"]
 
@@ -34,7 +34,7 @@ def build_bootstrap3_css(target: Path) -> Path:
     css_file = target / CSS_NAME
     if css_file.exists():
         return css_file
-    import sass  # only when compiling: once per data directory and version
+    import sass  # type: ignore[import-untyped]  # only when compiling: once per data directory and version
 
     source = Path(bootstrap3.BASE_DIR) / "scss" / "_bootstrap.scss"
     css = sass.compile(filename=str(source), output_style="compressed").lstrip("\ufeff")

@@ -11,6 +11,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from .config import LAYOUTS
+
 __all__ = ["main", "register", "run_proxy"]
 
 DEFAULT_PORT = 8000
@@ -22,6 +24,16 @@ def _env_bool(name: str) -> bool | None:
     if not value:
         return None
     return value in {"1", "true", "yes", "on"}
+
+
+def _env_layout() -> str | None:
+    """Read PLUGIT_LAYOUT, refusing a value that names no layout."""
+    value = os.environ.get("PLUGIT_LAYOUT", "").strip().lower()
+    if value and value not in LAYOUTS:
+        raise SystemExit(
+            f"PLUGIT_LAYOUT={value!r} is not a layout: use one of {', '.join(LAYOUTS)}."
+        )
+    return value or None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,6 +84,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(PLUGIT_MENU_ACTION)",
     )
     parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default=_env_layout(),
+        help="page layout services' templates extend: 'modern' (Bootstrap 5, the default) or "
+        "'legacy' (Bootstrap 3 and jQuery, for services written for the original PlugIt) "
+        "(PLUGIT_LAYOUT)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=int(env("PLUGIT_WORKERS", "0")) or None,
@@ -98,6 +118,7 @@ def _handle(args: argparse.Namespace) -> int:
         orga_mode=args.orga_mode,
         proxy_mode=args.proxy_mode,
         menu_action=args.menu_action,
+        layout=args.layout,
         workers=args.workers,
         data_dir=args.data_dir,
         access_log=bool(args.access_log),
@@ -112,6 +133,7 @@ def run_proxy(
     orga_mode: bool | None = None,
     proxy_mode: bool | None = None,
     menu_action: str | None = None,
+    layout: str | None = None,
     workers: int | None = None,
     data_dir: str | None = None,
     access_log: bool = False,
@@ -122,6 +144,7 @@ def run_proxy(
         PLUGIT_ORGA_MODE=None if orga_mode is None else str(orga_mode),
         PLUGIT_PROXY_MODE=None if proxy_mode is None else str(proxy_mode),
         PLUGIT_MENU_ACTION=menu_action,
+        PLUGIT_LAYOUT=layout,
         PLUGIT_DATA_DIR=data_dir,
     )
     if not prepare():

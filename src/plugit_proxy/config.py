@@ -16,6 +16,11 @@ from plugit.protocol import DEFAULT_USER_FIELDS
 
 STANDALONE_MOUNT = "/plugIt/"
 DEFAULT_MENU_ACTION = "menubar"
+# The page layouts service templates extend as `plugIt/base.html`: Bootstrap 5, or Bootstrap 3
+# with jQuery for services written for the original PlugIt.
+LAYOUT_MODERN = "modern"
+LAYOUT_LEGACY = "legacy"
+LAYOUTS = (LAYOUT_MODERN, LAYOUT_LEGACY)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +34,7 @@ class Project:
     orga_mode: bool = True
     proxy_mode: bool = False
     menu_action: str | None = DEFAULT_MENU_ACTION
+    layout: str = LAYOUT_MODERN
     user_fields: tuple[str, ...] = DEFAULT_USER_FIELDS
     honor_x_forwarded_for: bool = False
     # Hosted platform only (the standalone proxy keeps the defaults): who may open the
@@ -44,6 +50,11 @@ class Project:
         if not (self.mount.startswith("/") and self.mount.endswith("/")):
             raise ConfigurationError(
                 f"A project's mount must start and end with '/', not {self.mount!r}."
+            )
+        if self.layout not in LAYOUTS:
+            raise ConfigurationError(
+                f"Project {self.key!r}: unknown layout {self.layout!r} "
+                f"(one of {', '.join(LAYOUTS)})."
             )
         if not self.service_urls:
             raise ConfigurationError(f"Project {self.key!r} has no service URL.")

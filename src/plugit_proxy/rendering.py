@@ -24,6 +24,7 @@ from django.template.loader_tags import BLOCK_CONTEXT_KEY, BlockContext, BlockNo
 
 from plugit.exceptions import PlugItError
 
+from .config import LAYOUT_LEGACY, LAYOUT_MODERN
 from .templatetags.plugit_tags import (
     INCLUDES_KEY,
     MISSING_KEY,
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+# The legacy layout's own plugIt/*.html, found before the modern ones they replace.
+LEGACY_TEMPLATES_DIR = TEMPLATES_DIR / "legacy"
+OWN_TEMPLATES = ("plugIt/base.html", "plugIt/error.html", "plugIt/header.html", "plugIt/menu.html")
 MAX_RENDER_PASSES = 4
 
 IncludeFetcher = Callable[[set[str]], Awaitable[Mapping[str, Template | None]]]
@@ -69,12 +73,15 @@ class TemplateRenderError(PlugItError):
     """A service template failed while rendering."""
 
 
-def build_engine(*, debug: bool = False) -> Engine:
-    """Make the engine of service templates: the proxy's layouts and tag libraries."""
+def build_engine(*, debug: bool = False, layout: str = LAYOUT_MODERN) -> Engine:
+    """Make the engine of service templates: a layout's templates and the tag libraries."""
+    dirs = [str(TEMPLATES_DIR)]
+    if layout == LAYOUT_LEGACY:
+        dirs.insert(0, str(LEGACY_TEMPLATES_DIR))
     libraries = dict(get_installed_libraries())
     libraries.setdefault("staticfiles", "django.templatetags.static")  # pre-Django-3 name
     return Engine(
-        dirs=[str(TEMPLATES_DIR)],
+        dirs=dirs,
         app_dirs=False,
         libraries=libraries,
         autoescape=True,
@@ -86,45 +93,49 @@ def build_engine(*, debug: bool = False) -> Engine:
 
 
 class Renderer:
-    """Compiles, caches and renders templates; one per process."""
+    """Compiles, caches and renders templates; one per process, one engine per layout."""
 
     def __init__(self, engine: Engine | None = None, *, max_templates: int = 512) -> None:
         self.engine = engine or build_engine()
+        self.engines = {
+            LAYOUT_MODERN: self.engine,
+            LAYOUT_LEGACY: build_engine(layout=LAYOUT_LEGACY),
+        }
         self.max_templates = max_templates
-        self._compiled: OrderedDict[tuple[str, str], Template] = OrderedDict()
+        self._compiled: OrderedDict[tuple[str, str, str], Template] = OrderedDict()
         self._includes: weakref.WeakKeyDictionary[Template, frozenset[str]] = (
             weakref.WeakKeyDictionary()
         )
 
     def warm_up(self) -> None:
         """Load the proxy's own templates now rather than on the first request."""
-        for name in (
-            "plugIt/base.html",
-            "plugIt/error.html",
-            "plugIt/header.html",
-            "plugIt/menu.html",
-        ):
-            self.engine.get_template(name)
+        for engine in self.engines.values():
+            for name in OWN_TEMPLATES:
+                engine.get_template(name)
 
-    def cached(self, key: tuple[str, str]) -> Template | None:
-        """Return a compiled template from the LRU."""
-        compiled = self._compiled.get(key)
+    def cached(self, key: tuple[str, str], layout: str = LAYOUT_MODERN) -> Template | None:
+        """Return a compiled template of `layout` from the LRU."""
+        full = (layout, *key)
+        compiled = self._compiled.get(full)
         if compiled is not None:
-            self._compiled.move_to_end(key)
+            self._compiled.move_to_end(full)
         return compiled
 
-    def compile(self, key: tuple[str, str] | None, source: str, name: str) -> Template:
-        """Compile `source` (once per key) and keep it in the LRU (not when `key` is None)."""
-        compiled = None if key is None else self.cached(key)
+    def compile(
+        self, key: tuple[str, str] | None, source: str, name: str, layout: str = LAYOUT_MODERN
+    ) -> Template:
+        """Compile `source` for `layout` (once per key); keep it in the LRU unless `key` is None."""
+        compiled = None if key is None else self.cached(key, layout)
         if compiled is not None:
             return compiled
+        engine = self.engines[layout]
         try:
-            compiled = Template(source, origin=Origin(name), name=name, engine=self.engine)
+            compiled = Template(source, origin=Origin(name), name=name, engine=engine)
         except TemplateSyntaxError as error:
             raise TemplateCompileError(f"template {name} does not compile: {error}") from None
         if key is None:
             return compiled
-        self._compiled[key] = compiled
+        self._compiled[(layout, *key)] = compiled
         while len(self._compiled) > self.max_templates:
             self._compiled.popitem(last=False)
         return compiled
@@ -136,9 +147,9 @@ class Renderer:
             routes = self._includes[template] = frozenset(include_routes(template))
         return routes
 
-    def render_own(self, name: str, context: Mapping[str, Any]) -> str:
-        """Render one of the proxy's templates (layout parts, error pages)."""
-        return str(self.engine.get_template(name).render(Context(dict(context))))
+    def render_own(self, name: str, context: Mapping[str, Any], layout: str = LAYOUT_MODERN) -> str:
+        """Render one of the proxy's templates (layout parts, error pages) in `layout`."""
+        return str(self.engines[layout].get_template(name).render(Context(dict(context))))
 
     async def render(
         self,

@@ -22,4 +22,5 @@ def menu_block(page: Page) -> str | None:
 
 def with_menu(page: Page, rendered: Rendered) -> str:
     """Put the rendered side block in the layout's menu slot (or empty the slot)."""
-    return apply_slots(rendered.body, {"menu": menu_html(page.runtime, rendered.side)})
+    menu = menu_html(page.runtime, rendered.side, page.project.layout)
+    return apply_slots(rendered.body, {"menu": menu})

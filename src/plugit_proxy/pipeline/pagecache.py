@@ -33,6 +33,7 @@ def cache_key(page: Page, meta: Meta, route: str | None = None) -> str | None:
         route or page.route,
         page.query_string if route is None else "",
         meta.get("template_tag", ""),
+        page.project.layout,  # a layout changed on the platform is seen at once
     ]
     if by_user(meta):
         parts.append(f"user={page.identity.user.pk}")

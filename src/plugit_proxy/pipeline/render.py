@@ -10,6 +10,7 @@ from django.utils.safestring import mark_safe
 
 from plugit.protocol import CSRF_TOKEN_PLACEHOLDER
 
+from ..config import LAYOUT_MODERN
 from ..identity import Identity, User
 from ..rendering import Rendered, apply_slots
 from ..standalone import USER_MODES
@@ -67,12 +68,12 @@ async def render_action(
     )
 
 
-def header_html(runtime: Runtime, page: Page | None) -> str:
+def header_html(runtime: Runtime, page: Page | None, layout: str = LAYOUT_MODERN) -> str:
     """Render the layout's header: platform, user, and (standalone) the switchers."""
     identity = page.identity if page else Identity()
     project = page.project if page else None
     # Everything the header shows is in the key: a cached header is never another's.
-    key = (project, page.here if page else "/", identity)
+    key = (layout, project, page.here if page else "/", identity)
     cached = runtime.headers.get(key)
     if cached is not None:
         return cached
@@ -89,25 +90,33 @@ def header_html(runtime: Runtime, page: Page | None) -> str:
         "user_modes": list(USER_MODES.items()),
         "user": identity.user,
     }
-    html = runtime.renderer.render_own("plugIt/header.html", context)
+    html = runtime.renderer.render_own("plugIt/header.html", context, layout)
     runtime.headers.put(key, html)
     return html
 
 
-def menu_html(runtime: Runtime, menu: str) -> str:
+def menu_html(runtime: Runtime, menu: str, layout: str = LAYOUT_MODERN) -> str:
     """Wrap a rendered menu in the layout's side column."""
     if not menu.strip():
         return ""
-    return runtime.renderer.render_own("plugIt/menu.html", {"menu": mark_safe(menu)})  # noqa: S308
+    context = {"menu": mark_safe(menu)}  # noqa: S308 - the service's own rendered block
+    return runtime.renderer.render_own("plugIt/menu.html", context, layout)
 
 
-def finish_html(runtime: Runtime, page: Page | None, body: str, menu: str = "") -> str:
-    """Put the per-request parts in a rendered page: header, menu, CSRF token."""
+def finish_html(
+    runtime: Runtime,
+    page: Page | None,
+    body: str,
+    menu: str = "",
+    *,
+    layout: str = LAYOUT_MODERN,
+) -> str:
+    """Put the per-request parts of `layout` in a rendered page: header, menu, CSRF token."""
     slots: dict[str, str] = {}
     if SLOT_MARKER.format("header") in body:
-        slots["header"] = header_html(runtime, page)
+        slots["header"] = header_html(runtime, page, layout)
     if SLOT_MARKER.format("menu") in body:
-        slots["menu"] = menu_html(runtime, menu)
+        slots["menu"] = menu_html(runtime, menu, layout)
     html = apply_slots(body, slots)
     if page is not None and CSRF_TOKEN_PLACEHOLDER in html:
         html = html.replace(CSRF_TOKEN_PLACEHOLDER, page.csrf.token)

@@ -27,7 +27,8 @@ async def get_template(runtime: Runtime, project: Project, route: str, tag: str)
     if not tag:
         raise not_found("This action has no template.")
     compiled_key = (project.cache_namespace, tag)
-    compiled = runtime.renderer.cached(compiled_key)
+    layout = project.layout
+    compiled = runtime.renderer.cached(compiled_key, layout)
     if compiled is not None:
         return compiled
     cache_key = f"plugit:tpl:{md5(project.cache_namespace.encode()).hexdigest()}:{tag}"  # noqa: S324
@@ -40,8 +41,8 @@ async def get_template(runtime: Runtime, project: Project, route: str, tag: str)
         except TemplateNotFound:
             raise not_found("This action's template is missing.") from None
         if not current:  # changed since the meta: use it for this page, keep nothing
-            return runtime.renderer.compile(None, source, name=f"{project.key}:{route}")
-    return runtime.renderer.compile(compiled_key, source, name=f"{project.key}:{route}")
+            return runtime.renderer.compile(None, source, f"{project.key}:{route}", layout)
+    return runtime.renderer.compile(compiled_key, source, f"{project.key}:{route}", layout)
 
 
 async def _fetch(

@@ -106,8 +106,9 @@ class Visibility(models.TextChoices):
 class Layout(models.TextChoices):
     """The page layout a project's pages are rendered in."""
 
-    MENU = "menu", "With side menu"
-    PLAIN = "plain", "Plain"
+    MENU = "menu", "Bootstrap 5, with side menu"
+    PLAIN = "plain", "Bootstrap 5, no side menu"
+    LEGACY = "legacy", "Bootstrap 3 and jQuery (services written for the original PlugIt)"
 
 
 class Project(models.Model):
@@ -128,9 +129,16 @@ class Project(models.Model):
         max_length=100,
         blank=True,
         default="menubar",
-        help_text="The action whose page fills the side menu; empty for no menu.",
+        help_text="The block of each page's own template shown as its side menu; empty for "
+        "no menu.",
     )
-    layout = models.CharField(max_length=10, choices=Layout.choices, default=Layout.MENU)
+    layout = models.CharField(
+        max_length=10,
+        choices=Layout.choices,
+        default=Layout.MENU,
+        help_text="The page layout service templates extend as plugIt/base.html; the legacy "
+        "one (Bootstrap 3, jQuery) has a side menu too.",
+    )
     requires_https = models.BooleanField(
         "requires HTTPS", default=False, help_text="Pages are served over HTTPS only."
     )
