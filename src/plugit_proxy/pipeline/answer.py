@@ -17,6 +17,7 @@ from plugit.pagerules import ActionAnswer, browser_status, read_answer, redirect
 from ..upstream import BodyStream, UpstreamAnswer
 from .action import service_session
 from .state import Page, PageError
+from .untrusted import untrusted
 
 __all__ = [
     "decide",
@@ -131,8 +132,8 @@ def file_response(answer: UpstreamAnswer, status: int = 200) -> Response:
     headers.update(passed_headers(answer))
     headers.setdefault("Content-Type", "application/octet-stream")
     if answer.stream is None:
-        return Response(answer.body, status_code=status, headers=headers)
-    return StreamingResponse(_chunks(answer.stream), status_code=status, headers=headers)
+        return untrusted(Response(answer.body, status_code=status, headers=headers))
+    return untrusted(StreamingResponse(_chunks(answer.stream), status_code=status, headers=headers))
 
 
 async def _chunks(stream: BodyStream) -> AsyncIterator[bytes]:

@@ -1,4 +1,4 @@
-"""Media: `<mount>media/<path>` streamed from the service's `media/<path>`."""
+"""Media: `<mount>media/<path>` streamed from the service's `media/<path>`, sandboxed."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from plugit.protocol import PATH_MEDIA
 from ..upstream import Request
 from .answer import _chunks
 from .state import Page
+from .untrusted import untrusted
 from .urls import service_url
 
 __all__ = ["MEDIA_PREFIX", "serve_media"]
@@ -44,4 +45,4 @@ async def serve_media(page: Page) -> Response:
     if answer.status != 200 or answer.stream is None:
         answer.close()
         return Response("Not found", status_code=404, media_type="text/plain")
-    return StreamingResponse(_chunks(answer.stream), headers=passed)
+    return untrusted(StreamingResponse(_chunks(answer.stream), headers=passed))

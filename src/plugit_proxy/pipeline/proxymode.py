@@ -26,6 +26,7 @@ from .answer import (
 )
 from .render import finish_html
 from .state import Page
+from .untrusted import untrusted
 from .urls import service_url
 
 __all__ = ["serve_proxied"]
@@ -84,7 +85,7 @@ async def _respond(page: Page, answer: UpstreamAnswer) -> Response:
         return file_response(answer)
     if HEADER_NO_TEMPLATE in answer.headers:
         stream = _replaced(answer.stream, CSRF_TOKEN_PLACEHOLDER, page.csrf.token)
-        return StreamingResponse(stream, headers=headers, media_type=content_type)
+        return untrusted(StreamingResponse(stream, headers=headers, media_type=content_type))
     limits = page.runtime.config.upstream
     html = (await answer.buffer(limits.max_body, limits.timeout)).decode("utf-8", "replace")
     context = {"body": html, "STATIC_URL": page.runtime.config.static_url}
