@@ -7,14 +7,25 @@ with PlugItAPI(settings.api_url) as api:
 ```
 
 `AsyncPlugItAPI` has the same methods, awaitable. Both build each call and read each answer
-with the same functions below; only the transport differs. A call that cannot reach the
-proxy raises `APIConnectionError`; an error status or a body that is not JSON raises
-`APIResponseError`.
+with the same functions below; only the transport differs.
+
+When the proxy *refuses* a call (any 4xx: an unknown user or organisation, a wrong API key,
+a call this platform does not offer), the method gives what the original client gave:
+`None`, `[]` for subscription labels, `False` for `send_mail`; a refusal other than 404 is
+also logged as a warning, since it usually means a wrong API key or URL. A *failure* still
+raises: a proxy that cannot be reached in time raises `APIConnectionError`; a 5xx (or any
+other status that is neither success nor refusal) or a body that is not the expected JSON
+raises `APIResponseError`.
+
+The forum calls (`ebuio_forum`, `forum_create_topic`, `forum_topic_get_by_tag_for_user`)
+are sent as the original sent them, but this platform has no forum: its proxy refuses
+them, so they give `None`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
@@ -31,6 +42,8 @@ T = TypeVar("T")
 Form = dict[str, str | list[str]]
 
 DEFAULT_TIMEOUT = 10.0
+
+log = logging.getLogger("plugit.api")
 
 
 # -- What the API answers ------------------------------------------------------------------------
@@ -154,19 +167,27 @@ def _plain(value: Any) -> Any:
 # -- One call: what to send, and how to read the answer -------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class _Call(Generic[T]):
-    """A request to the API and the reader of its JSON answer."""
+    """A request to the API, the reader of its JSON answer, and the answer to a refusal."""
 
     method: str
     path: str
     read: Callable[[Any], T]
+    refused: T  # the result when the API answers 4xx, as the original client gave it
     form: Form | None = None
-    if_not_found: tuple[T] | None = None  # the result when the API answers 404
+    params: dict[str, str] | None = None
 
     def result(self, response: httpx.Response) -> T:
         """Read the answer, or raise `APIResponseError` naming the URL and status."""
         url = str(response.request.url)
-        if response.status_code == 404 and self.if_not_found is not None:
-            return self.if_not_found[0]
+        if response.is_client_error:
+            if response.status_code != 404:
+                log.warning(
+                    "the PlugIt API refused %s %s with %d (check the API URL and key)",
+                    self.method,
+                    url,
+                    response.status_code,
+                )
+            return self.refused
         if not response.is_success:
             raise APIResponseError(
                 f"the PlugIt API answered {response.status_code} to "
@@ -202,7 +223,7 @@ def _user_call(pk: Any) -> _Call[User | None]:
         "GET",
         f"user/{_segment(pk)}",
         lambda body: User.from_json(_expect(dict, body, "the user"), pk),
-        if_not_found=(None,),
+        refused=None,
     )
 
 
@@ -211,31 +232,31 @@ def _orga_call(pk: Any) -> _Call[Orga | None]:
         "GET",
         f"orga/{_segment(pk)}",
         lambda body: Orga.from_json(_expect(dict, body, "the organisation")),
-        if_not_found=(None,),
+        refused=None,
     )
 
 
-def _orgas_call() -> _Call[list[Orga]]:
+def _orgas_call() -> _Call[list[Orga] | None]:
     def read(body: Any) -> list[Orga]:
         items = _expect(list, _expect(dict, body, "the answer")["data"], "'data'")
         return [Orga.from_json(_expect(dict, item, "an organisation")) for item in items]
 
-    return _Call("GET", "orgas/", read)
+    return _Call("GET", "orgas/", read, refused=None)
 
 
-def _members_call() -> _Call[list[User]]:
+def _members_call() -> _Call[list[User] | None]:
     def read(body: Any) -> list[User]:
         items = _expect(list, _expect(dict, body, "the answer")["members"], "'members'")
         return [User.from_json(_expect(dict, item, "a member")) for item in items]
 
-    return _Call("GET", "members/", read)
+    return _Call("GET", "members/", read, refused=None)
 
 
 def _subscriptions_call(pk: Any) -> _Call[list[str]]:
     def read(body: Any) -> list[str]:
         return [str(label) for label in _expect(list, body, "the labels")]
 
-    return _Call("GET", f"subscriptions/{_segment(pk)}", read, if_not_found=([],))
+    return _Call("GET", f"subscriptions/{_segment(pk)}", read, refused=[])
 
 
 def _mail_call(
@@ -256,13 +277,38 @@ def _mail_call(
     }
     if response_id is not None:
         form["response_id"] = str(response_id)
-    return _Call("POST", "mail/", _sent, form)
+    return _Call("POST", "mail/", _sent, refused=False, form=form)
 
 
 def _sent(body: Any) -> bool:
     """The proxy answers `{}` once it has taken the mail."""
     _expect(dict, body, "the answer")
     return True
+
+
+FORUM_PATH = "ebuio/forum/"
+
+
+def _json(body: Any) -> Any:
+    return body
+
+
+def _forum_call() -> _Call[Any]:
+    return _Call("GET", FORUM_PATH, _json, refused=None)
+
+
+def _forum_topic_call(subject: str, author: Any, message: str, tags: str) -> _Call[Any]:
+    form: Form = {"subject": subject, "author": str(author), "message": message, "tags": tags}
+    return _Call("POST", FORUM_PATH, _json, refused=None, form=form)
+
+
+def _forum_by_tag_call(tag: str, author: Any | None) -> _Call[list[Any] | None]:
+    def read(body: Any) -> list[Any]:
+        return list(_expect(list, _expect(dict, body, "the answer")["data"], "'data'"))
+
+    params = None if author is None else {"u": str(author)}
+    path = f"{FORUM_PATH}search/bytag/{_segment(tag)}"
+    return _Call("GET", path, read, refused=None, params=params)
 
 
 # -- The clients ----------------------------------------------------------------------------------
@@ -323,16 +369,16 @@ class PlugItAPI(_Base):
         """The organisation with this primary key, or None when unknown."""
         return self._run(_orga_call(pk))
 
-    def get_orgas(self) -> list[Orga]:
-        """Every organisation of the platform."""
+    def get_orgas(self) -> list[Orga] | None:
+        """Every organisation of the platform (None when the proxy refuses)."""
         return self._run(_orgas_call())
 
-    def get_project_members(self) -> list[User]:
-        """The members of the project."""
+    def get_project_members(self) -> list[User] | None:
+        """The members of the project (None when the proxy refuses)."""
         return self._run(_members_call())
 
     def get_subscription_labels(self, pk: int | str) -> list[str]:
-        """The labels of the subscriptions the user holds for this project ([] when unknown)."""
+        """The labels of the subscriptions the user holds for this project ([] when refused)."""
         return self._run(_subscriptions_call(pk))
 
     def send_mail(
@@ -344,10 +390,26 @@ class PlugItAPI(_Base):
         response_id: str | None = None,
         html_message: bool = False,
     ) -> bool:
-        """Have the platform send a mail; replies reach the service when `response_id` is set."""
+        """Have the platform send a mail (False when refused); replies reach `response_id`."""
         return self._run(
             _mail_call(sender, subject, recipients, message, response_id, html_message)
         )
+
+    def ebuio_forum(self) -> Any:
+        """The forum's entry point, as JSON (None when refused: this platform has no forum)."""
+        return self._run(_forum_call())
+
+    def forum_create_topic(self, subject: str, author: Any, message: str, tags: str = "") -> Any:
+        """Open a forum topic; the proxy's JSON answer (None when refused: no forum here)."""
+        return self._run(_forum_topic_call(subject, author, message, tags))
+
+    def forum_topic_get_by_tag_for_user(
+        self, tag: str | None = None, author: Any | None = None
+    ) -> list[Any] | None:
+        """The forum topics with `tag` (for `author` when given); None without a tag or forum."""
+        if not tag:
+            return None
+        return self._run(_forum_by_tag_call(tag, author))
 
     def close(self) -> None:
         """Close the connections."""
@@ -367,7 +429,7 @@ class PlugItAPI(_Base):
     def _run(self, call: _Call[T]) -> T:
         url = self._target(call)
         try:
-            response = self._http.request(call.method, url, data=call.form)
+            response = self._http.request(call.method, url, data=call.form, params=call.params)
         except httpx.TransportError as error:
             raise _connection_error(call.method, url, error) from error
         return call.result(response)
@@ -397,16 +459,16 @@ class AsyncPlugItAPI(_Base):
         """The organisation with this primary key, or None when unknown."""
         return await self._run(_orga_call(pk))
 
-    async def get_orgas(self) -> list[Orga]:
-        """Every organisation of the platform."""
+    async def get_orgas(self) -> list[Orga] | None:
+        """Every organisation of the platform (None when the proxy refuses)."""
         return await self._run(_orgas_call())
 
-    async def get_project_members(self) -> list[User]:
-        """The members of the project."""
+    async def get_project_members(self) -> list[User] | None:
+        """The members of the project (None when the proxy refuses)."""
         return await self._run(_members_call())
 
     async def get_subscription_labels(self, pk: int | str) -> list[str]:
-        """The labels of the subscriptions the user holds for this project ([] when unknown)."""
+        """The labels of the subscriptions the user holds for this project ([] when refused)."""
         return await self._run(_subscriptions_call(pk))
 
     async def send_mail(
@@ -418,9 +480,27 @@ class AsyncPlugItAPI(_Base):
         response_id: str | None = None,
         html_message: bool = False,
     ) -> bool:
-        """Have the platform send a mail; replies reach the service when `response_id` is set."""
+        """Have the platform send a mail (False when refused); replies reach `response_id`."""
         call = _mail_call(sender, subject, recipients, message, response_id, html_message)
         return await self._run(call)
+
+    async def ebuio_forum(self) -> Any:
+        """The forum's entry point, as JSON (None when refused: this platform has no forum)."""
+        return await self._run(_forum_call())
+
+    async def forum_create_topic(
+        self, subject: str, author: Any, message: str, tags: str = ""
+    ) -> Any:
+        """Open a forum topic; the proxy's JSON answer (None when refused: no forum here)."""
+        return await self._run(_forum_topic_call(subject, author, message, tags))
+
+    async def forum_topic_get_by_tag_for_user(
+        self, tag: str | None = None, author: Any | None = None
+    ) -> list[Any] | None:
+        """The forum topics with `tag` (for `author` when given); None without a tag or forum."""
+        if not tag:
+            return None
+        return await self._run(_forum_by_tag_call(tag, author))
 
     async def aclose(self) -> None:
         """Close the connections."""
@@ -442,7 +522,9 @@ class AsyncPlugItAPI(_Base):
     async def _run(self, call: _Call[T]) -> T:
         url = self._target(call)
         try:
-            response = await self._http.request(call.method, url, data=call.form)
+            response = await self._http.request(
+                call.method, url, data=call.form, params=call.params
+            )
         except httpx.TransportError as error:
             raise _connection_error(call.method, url, error) from error
         return call.result(response)

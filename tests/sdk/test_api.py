@@ -9,6 +9,7 @@ fails, answers garbage, or wants an API key.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -35,17 +36,21 @@ SUBSCRIPTIONS = {-2: ["premium", "newsletter"], -3: ["premium"]}
 class FakeProxyAPI(Starlette):
     """A fake of the proxy's API for services, answering as the standalone proxy would.
 
-    Roots: `/plugIt/ebuio_api/` answers; `/secured/ebuio_api/` wants `Bearer s3cret-key`;
-    `/hanging/...` never answers; `/failing/...` answers 500; `/garbage/...` answers HTML.
-    Every mail it is asked to send is kept in `mails`, every Authorization header in `auth`.
+    Roots: `/plugIt/ebuio_api/` answers (with no forum, like this platform's proxies);
+    `/forum/ebuio_api/` has a forum too, as the original platform had; `/secured/ebuio_api/`
+    wants `Bearer s3cret-key`; `/hanging/...` never answers; `/failing/...` answers 500;
+    `/garbage/...` answers HTML. Every mail it is asked to send is kept in `mails`, every
+    forum call in `forum`, every Authorization header in `auth`.
     """
 
     def __init__(self) -> None:
         self.mails: list[list[tuple[str, str]]] = []
+        self.forum: list[tuple[str, str, list[tuple[str, str]]]] = []
         self.auth: list[str | None] = []
         super().__init__(
             routes=[
                 Mount("/plugIt/ebuio_api", routes=self._api_routes()),
+                Mount("/forum/ebuio_api", routes=[*self._api_routes(), *self._forum_routes()]),
                 Mount("/secured/ebuio_api", routes=self._api_routes(key=API_KEY)),
                 Mount("/hanging/ebuio_api", app=_hang),
                 Mount("/failing/ebuio_api", app=PlainTextResponse("Internal error", 500)),
@@ -71,6 +76,24 @@ class FakeProxyAPI(Starlette):
             Route("/subscriptions/{pk}", guarded(self.subscriptions)),
             Route("/mail/", guarded(self.mail), methods=["POST"]),
         ]
+
+    def _forum_routes(self) -> list[Route]:
+        return [
+            Route("/ebuio/forum/", self.forum_home, methods=["GET", "POST"]),
+            Route("/ebuio/forum/search/bytag/{tag}", self.forum_by_tag),
+        ]
+
+    async def forum_home(self, request: Request) -> Response:
+        form = await request.form()
+        self.forum.append((request.method, request.url.path, list(form.multi_items())))  # type: ignore[arg-type]
+        if request.method == "POST":
+            return JSONResponse({"result": "Ok", "topic": 7})
+        return JSONResponse({"topics": 2})
+
+    async def forum_by_tag(self, request: Request) -> Response:
+        self.forum.append(("GET", str(request.url.path) + "?" + request.url.query, []))
+        tag = request.path_params["tag"]
+        return JSONResponse({"data": [{"subject": f"about {tag}"}]})
 
     async def user(self, request: Request) -> Response:
         pk = request.path_params["pk"]
@@ -320,6 +343,71 @@ def test_send_mail_defaults(call: Callable[..., Any], root: str, fake: FakeProxy
     assert "response_id" not in form
 
 
+# -- Forum -------------------------------------------------------------------------------------
+def test_this_platform_has_no_forum(call: Callable[..., Any], root: str) -> None:
+    assert call(root, "ebuio_forum") is None
+    assert call(root, "forum_create_topic", "Hello", -1, "First post", "news") is None
+    assert call(root, "forum_topic_get_by_tag_for_user", "news", -1) is None
+
+
+def test_forum_topic_by_tag_without_a_tag_asks_nothing(
+    call: Callable[..., Any], server: LiveServer, fake: FakeProxyAPI
+) -> None:
+    fake.forum.clear()
+    url = server.url + "/forum/ebuio_api/"
+    assert call(url, "forum_topic_get_by_tag_for_user") is None
+    assert call(url, "forum_topic_get_by_tag_for_user", "", -1) is None
+    assert fake.forum == []
+
+
+def test_forum_calls_as_the_original_sent_them(
+    call: Callable[..., Any], server: LiveServer, fake: FakeProxyAPI
+) -> None:
+    fake.forum.clear()
+    url = server.url + "/forum/ebuio_api/"
+
+    assert call(url, "ebuio_forum") == {"topics": 2}
+    assert call(url, "forum_create_topic", "Hello", -1, "First post", "news") == {
+        "result": "Ok",
+        "topic": 7,
+    }
+    assert call(url, "forum_create_topic", "Again", "-2", "Second") == {"result": "Ok", "topic": 7}
+    assert call(url, "forum_topic_get_by_tag_for_user", "news", -1) == [{"subject": "about news"}]
+    assert call(url, "forum_topic_get_by_tag_for_user", "a b") == [{"subject": "about a b"}]
+    assert fake.forum == [
+        ("GET", "/forum/ebuio_api/ebuio/forum/", []),
+        (
+            "POST",
+            "/forum/ebuio_api/ebuio/forum/",
+            [("subject", "Hello"), ("author", "-1"), ("message", "First post"), ("tags", "news")],
+        ),
+        (
+            "POST",
+            "/forum/ebuio_api/ebuio/forum/",
+            [("subject", "Again"), ("author", "-2"), ("message", "Second"), ("tags", "")],
+        ),
+        ("GET", "/forum/ebuio_api/ebuio/forum/search/bytag/news?u=-1", []),
+        ("GET", "/forum/ebuio_api/ebuio/forum/search/bytag/a b?", []),
+    ]
+
+
+def test_every_method_of_the_original_client() -> None:
+    original = {
+        "get_user",
+        "get_subscription_labels",
+        "get_orgas",
+        "get_orga",
+        "get_project_members",
+        "send_mail",
+        "ebuio_forum",
+        "forum_create_topic",
+        "forum_topic_get_by_tag_for_user",
+    }
+    for client in (PlugItAPI, AsyncPlugItAPI):
+        public = {name for name in vars(client) if not name.startswith("_")}
+        assert original <= public, client
+
+
 # -- API key -----------------------------------------------------------------------------------
 def test_api_key_goes_in_the_authorization_header(
     call: Callable[..., Any], server: LiveServer, fake: FakeProxyAPI
@@ -339,11 +427,35 @@ def test_no_api_key_no_authorization_header(
     assert fake.auth == [None]
 
 
-def test_wrong_api_key_is_a_response_error(call: Callable[..., Any], server: LiveServer) -> None:
+def test_wrong_api_key_is_a_refusal_and_a_warning(
+    call: Callable[..., Any], server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
     secured = server.url + "/secured/ebuio_api/"
-    with pytest.raises(APIResponseError, match="403") as raised:
-        call(secured, "get_orgas", api_key="wrong")
-    assert raised.value.status_code == 403
+    with caplog.at_level(logging.WARNING, logger="plugit.api"):
+        assert call(secured, "get_orgas", api_key="wrong") is None
+    assert f"refused GET {secured}orgas/ with 403" in caplog.text
+
+
+# -- Refusals: what the original client gave -----------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "args", "answer"),
+    [
+        ("get_user", (-1,), None),
+        ("get_orga", (-1,), None),
+        ("get_orgas", (), None),
+        ("get_project_members", (), None),
+        ("get_subscription_labels", (-1,), []),
+        ("send_mail", ("a@x.org", "s", ["b@x.org"], "m"), False),
+        ("ebuio_forum", (), None),
+        ("forum_create_topic", ("s", -1, "m"), None),
+        ("forum_topic_get_by_tag_for_user", ("news", -1), None),
+    ],
+)
+def test_a_refused_call_gives_the_original_answer(
+    call: Callable[..., Any], server: LiveServer, method: str, args: tuple[Any, ...], answer: Any
+) -> None:
+    secured = server.url + "/secured/ebuio_api/"
+    assert call(secured, method, *args, api_key="wrong") == answer
 
 
 # -- Errors ------------------------------------------------------------------------------------
@@ -404,9 +516,24 @@ def test_json_of_the_wrong_shape(server: LiveServer) -> None:
         api.get_project_members()
 
 
-def test_404_on_lists_is_an_error(call: Callable[..., Any], server: LiveServer) -> None:
-    with pytest.raises(APIResponseError, match="answered 404"):
-        call(server.url + "/nowhere/ebuio_api/", "get_orgas")
+def test_404_on_lists_is_a_refusal(
+    call: Callable[..., Any], server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="plugit.api"):
+        assert call(server.url + "/nowhere/ebuio_api/", "get_orgas") is None
+        assert call(server.url + "/nowhere/ebuio_api/", "get_project_members") is None
+    assert caplog.text == ""  # a 404 is an answer ("not here"), not a misconfiguration
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [("get_subscription_labels", (-1,)), ("ebuio_forum", ()), ("get_project_members", ())],
+)
+def test_connection_failures_still_raise(
+    call: Callable[..., Any], method: str, args: tuple[Any, ...]
+) -> None:
+    with pytest.raises(APIConnectionError):
+        call(f"http://127.0.0.1:{closed_port()}/plugIt/ebuio_api/", method, *args)
 
 
 def test_every_error_is_a_plugit_error(call: Callable[..., Any]) -> None:
