@@ -15,6 +15,7 @@ Two measurements:
     python bench/proxy_profile.py                          # the composed page
     python bench/proxy_profile.py --path /plugIt/cached    # a page-cache hit
     python bench/proxy_profile.py --cprofile 30            # also the top 30 functions
+    python bench/proxy_profile.py --cache locmem           # a per-process cache instead
 
 Prints the tables; it writes no file.
 """
@@ -199,7 +200,7 @@ async def sign_in(app: Any, mode: str) -> str:
 
 async def run(args: argparse.Namespace, service: str) -> None:
     from plugit_proxy.asgi import build_application
-    from plugit_proxy.cache import LocMemCache
+    from plugit_proxy.cache import DiskCache, LocMemCache
     from plugit_proxy.config import Project, ProxyConfig, UpstreamConfig
 
     timings = Timings()
@@ -213,7 +214,11 @@ async def run(args: argparse.Namespace, service: str) -> None:
     )
     upstream = UpstreamConfig(timeout=proxy_bench.UPSTREAM_TIMEOUT)
     config = ProxyConfig(upstream=upstream, projects=(project,))
-    app = build_application(config, cache=LocMemCache("profile", {}))
+    cache: Any = LocMemCache("profile", {})
+    if args.cache == "disk":  # the embedded default: one cache for every worker process
+        folder = Path(os.environ["PLUGIT_DATA_DIR"]) / "profile-cache"
+        cache = DiskCache(str(folder), {"OPTIONS": {"size_limit": 256 * 2**20}})
+    app = build_application(config, cache=cache)
     await app.startup()
     try:
         cookie = await sign_in(app, args.user)
@@ -335,6 +340,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--cprofile", type=int, default=0, help="print the top N functions")
     parser.add_argument(
+        "--cache",
+        choices=("disk", "locmem"),
+        default="disk",
+        help="the proxy's cache: disk (the embedded default, shared by workers) or locmem",
+    )
+    parser.add_argument(
         "--hung", type=int, default=0, help="requests for the hung page kept in flight meanwhile"
     )
     parser.add_argument(
@@ -352,7 +363,7 @@ def main() -> None:
     sys.path.insert(0, work)
     os.environ.setdefault("PLUGIT_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     os.environ.setdefault("PLUGIT_MAIL_BACKGROUND", "false")  # no outbox tables here
-    port = proxy_bench._free_port()
+    port = proxy_bench.free_port()
     service = f"http://127.0.0.1:{port}"
     command = [sys.executable, proxy_bench.__file__, "--serve-service", str(port)]
     with proxy_bench.process([*command, "--root", work], service + "/action/page"):

@@ -1,7 +1,8 @@
 """Django settings of the proxy, read from `PLUGIT_*` environment variables.
 
 Zero setup: with nothing set, the proxy keeps an SQLite database and a generated secret key in
-its data directory (`./.plugit/`, or `PLUGIT_DATA_DIR`), caches in process memory, and logs
+its data directory (`./.plugit/`, or `PLUGIT_DATA_DIR`), caches there too (one cache for
+all its worker processes, at most `PLUGIT_CACHE_SIZE_LIMIT` bytes, 256 MiB), and logs
 mail to the console. `PLUGIT_REDIS_URL` moves the cache and the sessions to Redis.
 The original PlugIt names (`PIAPI_*`) are accepted where they map.
 """
@@ -148,8 +149,14 @@ if REDIS_URL:
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 else:
+    # One cache for every worker process of this proxy, in its data folder (SQLite files):
+    # a page cached by one worker is a hit on the others. Oldest entries go past the limit.
     CACHES = {
-        "default": {"BACKEND": "plugit_proxy.cache.LocMemCache", "LOCATION": "plugit"},
+        "default": {
+            "BACKEND": "plugit_proxy.cache.DiskCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "OPTIONS": {"size_limit": int(env_str("PLUGIT_CACHE_SIZE_LIMIT", str(256 * 2**20)))},
+        },
     }
     # Signed cookies need no shared store, so several worker processes agree on a session.
     SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"

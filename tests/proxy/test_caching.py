@@ -11,14 +11,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plugit import Service
 from plugit.settings import Settings
 from plugit.testing import LiveServer
-from plugit_proxy.cache import RedisCache
+from plugit_proxy.cache import DiskCache, RedisCache
 
 from .conftest import ProxyFactory, as_user
 from .services import Counting, build_demo_service
+from .test_live import start_proxy, stop
 
 REDIS_URL = os.environ.get("PLUGIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -176,3 +178,60 @@ async def test_sessions_in_the_cache_engine(
     await as_user(handle.client, "adm")
     assert len(handle.client.cookies["sessionid"]) == 32  # a key, not signed data
     assert "Signed in as <strong>admin</strong>" in (await handle.client.get("/plugIt/")).text
+
+
+class Peers:
+    """Wrap a service's app: note the proxy-side port of every action call's connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.ports: list[int] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/action/"):
+            self.ports.append(scope["client"][1])
+        await self.app(scope, receive, send)
+
+
+def test_the_workers_of_a_proxy_share_one_page_cache(
+    tmp_path: Path, counted: tuple[Counting, LiveServer]
+) -> None:
+    """`plugit proxy` with two worker processes: a @cache page reaches the service once."""
+    counting, _ = counted
+    peers = Peers(counting)
+    data_dir = tmp_path / "data"
+    with LiveServer(peers) as service:
+        process, url = start_proxy(service.url, data_dir, PLUGIT_WORKERS="2")
+        try:
+            # Each worker keeps its own pooled connection to the service: two ports seen on
+            # uncached pages mean both workers answer the new connections below.
+            for _ in range(30):
+                httpx.get(url + "/plugIt/public", headers={"Connection": "close"})
+            assert len(set(peers.ports)) >= 2
+            before = counting.count("action")
+            pages = [
+                httpx.get(url + "/plugIt/cached?workers=2", headers={"Connection": "close"})
+                for _ in range(30)
+            ]
+        finally:
+            stop(process)
+    assert {page.status_code for page in pages} == {200}
+    assert len({count_of(page.text) for page in pages}) == 1
+    assert counting.count("action") == before + 1
+    assert (data_dir / "cache").is_dir()  # the cache lives in this proxy's data folder
+
+
+async def test_disk_cache_is_shared_by_its_instances(tmp_path: Path) -> None:
+    """Two DiskCache objects on one folder (as two processes) see each other's entries."""
+    one = DiskCache(str(tmp_path), {"OPTIONS": {"size_limit": 2**20}})
+    two = DiskCache(str(tmp_path), {"OPTIONS": {"size_limit": 2**20}})
+    await one.aset("page", "<p>cached</p>", 30)
+    assert await two.aget("page") == "<p>cached</p>"
+    assert await two.aadd("page", "other", 30) is False
+    assert await two.ahas_key("page")
+    await one.aset("gone", "x", 0)  # a timeout of 0: not kept
+    assert await two.aget("gone", "missing") == "missing"
+    assert await two.adelete("page")
+    assert await one.aget("page") is None
+    await one.aclose()
+    await two.aclose()
