@@ -81,6 +81,15 @@ def test_a_bare_sender_address_becomes_the_display_name(smtp: SmtpServer, proxy:
     assert (sender.display_name, sender.addr_spec) == ("service@example.org", PLATFORM_ADDRESS)
 
 
+def test_a_non_ascii_display_name_survives(smtp: SmtpServer, proxy: str) -> None:
+    assert post(proxy, sender='"Zoë, sondages" <service@example.org>').status_code == 200
+    mail = sent(smtp)
+    assert from_of(mail).display_name == "Zoë, sondages"
+    assert from_of(mail).addr_spec == PLATFORM_ADDRESS
+    [reply_to] = mail["Reply-To"].addresses
+    assert (reply_to.display_name, reply_to.addr_spec) == ("Zoë, sondages", "service@example.org")
+
+
 def test_with_a_response_id_reply_to_is_the_token_and_the_service_the_name(
     smtp: SmtpServer, proxy: str
 ) -> None:
