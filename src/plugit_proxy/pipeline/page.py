@@ -6,37 +6,20 @@ from typing import Any
 
 from starlette.responses import Response
 
+from plugit.pagerules import answer_kind
 from plugit.protocol import Meta
 
 from .access import check_access
 from .action import answer_json, call_action, user_params
-from .answer import (
-    file_response,
-    is_file,
-    passed_headers,
-    redirect_response,
-    status_error,
-    store_session,
-)
+from .answer import decide, immediate_response, save_session
 from .menu import menu_block, with_menu
 from .meta import get_meta
 from .pagecache import cache_key, cached_page, store_page
 from .render import finish_html, render_action
-from .state import Page, PageError
+from .state import Page
 from .template import get_template
 
 __all__ = ["answer_kind", "serve_page"]
-
-
-def answer_kind(meta: Meta) -> str:
-    """Tell how the page answers: `json`, `xml`, `bare` (no layout) or `page`."""
-    if meta.get("json_only"):
-        return "json"
-    if meta.get("xml_only"):
-        return "xml"
-    if meta.get("no_template"):
-        return "bare"
-    return "page"
 
 
 async def serve_page(page: Page) -> Response:
@@ -72,28 +55,17 @@ async def _run_action(page: Page, meta: Meta) -> tuple[Response | None, Any, dic
     limits = page.runtime.config.upstream
     answer = await call_action(page, meta)
     try:
-        await store_session(page, answer)
-        headers = passed_headers(answer)
-        if answer.status == 304:
-            answer.close()
-            return Response(status_code=304, headers=headers), None, headers
-        error = status_error(page, answer.status)
-        if error is not None:
-            raise error
-        redirect = redirect_response(page, answer)
-        if redirect is not None:
-            answer.close()
-            return redirect, None, headers
-        if is_file(answer):
-            return file_response(answer), None, headers
-        if page.method == "OPTIONS":
-            answer.close()
-            return Response(status_code=200, headers=headers), None, headers
+        decided = decide(page, answer)
+        await save_session(page, decided.session)
+        headers = decided.passed
+        response = immediate_response(page, decided, answer)
+        if response is not None:
+            return response, None, headers
         await answer.buffer(limits.max_body, limits.timeout)
     except BaseException:
         answer.close()
         raise
-    data = answer_json(answer)
+    data = answer_json(answer, answer_kind(meta))
     return _data_response(page, meta, data, answer.body, headers), data, headers
 
 
@@ -103,9 +75,6 @@ def _data_response(
     if meta.get("json_only"):
         media_type = "application/json" if page.wants_json() else "text/plain"
         return Response(raw or b"{}", media_type=media_type, headers=headers)
-    if meta.get("xml_only"):
-        xml = data.get("xml") if isinstance(data, dict) else None
-        if not isinstance(xml, str):
-            raise PageError(502, "Service error", "The service's answer has no xml text.")
-        return Response(xml, media_type="application/xml", headers=headers)
+    if meta.get("xml_only"):  # answer_json made sure the xml text is there
+        return Response(data["xml"], media_type="application/xml", headers=headers)
     return None
