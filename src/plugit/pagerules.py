@@ -291,14 +291,20 @@ class ActionAnswer:
     passed: dict[str, str] = dataclasses.field(default_factory=dict)  # ETag and CORS
 
 
-def read_answer(method: str, status: int, headers: Mapping[str, str]) -> ActionAnswer:
+def read_answer(
+    method: str,
+    status: int,
+    headers: Mapping[str, str],
+    raw: Iterable[tuple[str, str]] | None = None,
+) -> ActionAnswer:
     """Classify the action's answer: error, not modified, redirect, file, OPTIONS, or data.
 
-    `headers` must look names up case-insensitively. The session values and the passed
+    `headers` must look names up case-insensitively; `raw`, the header lines as sent, keeps
+    the case of session keys when `headers` does not. The session values and the passed
     headers count whatever the outcome (a 304 keeps its ETag).
     """
     common: dict[str, Any] = {
-        "session": set_session_values(headers.items()),
+        "session": set_session_values(headers.items() if raw is None else raw),
         "passed": passed_headers(headers),
     }
     mapped = browser_status(status)

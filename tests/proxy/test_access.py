@@ -42,7 +42,7 @@ async def test_address_in_networks(proxy_factory: ProxyFactory, demo_service: Li
     refused = await outside.client.get("/plugIt/net")
     assert refused.status_code == 403
     assert "rule: address_in_networks" in refused.text
-    for peer in ("10.1.2.3", "fd00::7"):
+    for peer in ("10.1.2.3", "fd00::7", "::ffff:10.1.2.3"):  # IPv4-mapped IPv6 too
         inside = proxy_factory(demo_service.url, peer=peer)
         await inside.app.startup()
         assert (await inside.client.get("/plugIt/net")).status_code == 200

@@ -52,6 +52,14 @@ async def test_other_methods_reach_the_action(proxy: httpx.AsyncClient) -> None:
     assert (await proxy.delete("/plugIt/echo", headers=headers)).json()["method"] == "DELETE"
 
 
+async def test_proxy_parameters_go_to_the_query_except_on_post(proxy: httpx.AsyncClient) -> None:
+    # PROTOCOL.md §3: "to the query string on GET, to the form on POST"; PUT is not a POST.
+    headers = {"X-CSRFToken": await csrf_token(proxy)}
+    echoed = (await proxy.put("/plugIt/echo", headers=headers, data={"a": "1"})).json()
+    assert echoed["args"] == {"ebuio_orgapk": ["-1"]}
+    assert echoed["form"] == {"a": ["1"]}
+
+
 async def test_user_fields_on_get(proxy: httpx.AsyncClient) -> None:
     await as_user(proxy, "adm")
     sent = (await proxy.get("/plugIt/userinfo?ebuio_u_username=evil")).json()
@@ -177,6 +185,15 @@ async def test_not_modified_passes(proxy: httpx.AsyncClient) -> None:
 async def test_other_statuses_become_404(proxy: httpx.AsyncClient) -> None:
     assert (await proxy.get("/plugIt/abort/418")).status_code == 404
     assert (await proxy.get("/plugIt/abort/400")).status_code == 404
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+async def test_service_gateway_statuses_become_404(proxy: httpx.AsyncClient, status: int) -> None:
+    # The service answered: its own 502/503/504 is "any other non-200" (PROTOCOL.md §4), not
+    # the proxy's failure to reach it.
+    response = await proxy.get(f"/plugIt/abort/{status}")
+    assert response.status_code == 404
+    assert "Page not found" in response.text
 
 
 async def test_action_failure_is_a_500_page(proxy: httpx.AsyncClient) -> None:

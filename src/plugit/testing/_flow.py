@@ -208,7 +208,8 @@ def action_call(meta: Meta, request: PageRequest, seen: Visitor) -> Outgoing:
 def read_answer(response: httpx.Response, meta: Meta, sent: Outgoing, method: str) -> Page:
     """What the proxy makes of the action's answer."""
     headers = response.headers
-    decided = pagerules.read_answer(method, response.status_code, headers)
+    raw = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers.raw]
+    decided = pagerules.read_answer(method, response.status_code, headers, raw)
     status, data = decided.status, _json(response)
     if decided.outcome == "data":
         data, problem = _data(response, pagerules.answer_kind(meta))
