@@ -2,8 +2,12 @@
 
 Page paths (`<mount>...` except `<mount>ebuio_api/`) go to the lean page pipeline; static
 files to WhiteNoise; everything else (the services' API, the root redirect, later the admin)
-to Django's own handler. The application owns the per-process objects: it opens the upstream
-pool on ASGI lifespan start-up, in the running loop, and closes it on shutdown.
+to Django's own handler. A platform with PLUGIT_PROJECTS_DOMAIN serves each project on an
+origin of its own, found by the Host header (plugit_proxy.platform.origins): there only the
+project's pages, its hand-off and static files are served, never Django.
+
+The application owns the per-process objects: it opens the upstream pool on ASGI lifespan
+start-up, in the running loop, and closes it on shutdown.
 
     uvicorn plugit_proxy.asgi:application          (configured by PLUGIT_* variables)
 """
@@ -15,10 +19,11 @@ import gc
 import logging
 import os
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django.core.cache.backends.base import BaseCache
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from plugit.exceptions import ConfigurationError
@@ -26,9 +31,11 @@ from plugit.exceptions import ConfigurationError
 from .api.auth import authorised, refuse, split_key
 from .config import STANDALONE_MOUNT, Project, ProxyConfig, UpstreamConfig
 from .identity import IdentityProvider
+from .platform.origins import host_and_port
 
 if TYPE_CHECKING:
     from .pipeline.project import ProjectRegistry
+    from .platform.origins import ProjectOrigins
     from .platform.projects import PlatformProjects
 
 __all__ = [
@@ -57,6 +64,7 @@ class ProxyApplication:
         cache: BaseCache,
         identities: IdentityProvider,
         projects: PlatformProjects | None = None,
+        origins: ProjectOrigins | None = None,
     ) -> None:
         from django.core.asgi import get_asgi_application
 
@@ -80,6 +88,7 @@ class ProxyApplication:
         )
         # The platform's projects come from the database and change while it runs.
         self.platform = projects
+        self.origins = origins if projects is not None else None  # an origin per project
         self.registry: ProjectRegistry | PlatformProjects = projects or ProjectRegistry(
             config.projects
         )
@@ -141,10 +150,18 @@ class ProxyApplication:
                 return
             if secure and self.hsts is not None:
                 own_send = with_header(send, b"strict-transport-security", self.hsts)
+        if self.origins is not None:
+            host, port = host_and_port(header(scope, b"host"))
+            if self.origins.is_project_host(host):
+                await self._project_origin(scope, receive, own_send, host, port)
+                return
         resolved = self.registry.resolve(path)
         if resolved is not None:
             project, route = resolved
             if not route.startswith(API_PREFIX):
+                if self.platform is not None and (moved := self._moved(scope, project, route)):
+                    await moved(scope, receive, own_send)
+                    return
                 await self.pages(scope, receive, own_send, project, route)
                 return
             api_scope = self._api_scope(scope, project, route)
@@ -153,7 +170,8 @@ class ProxyApplication:
                 return
             scope = api_scope
         elif (project_ := self.registry.mount_without_slash(path)) is not None:
-            await RedirectResponse(project_.mount, status_code=302)(scope, receive, own_send)
+            target = project_.mount if self.origins is None else self._origin(scope, project_) + "/"
+            await RedirectResponse(target, status_code=302)(scope, receive, own_send)
             return
         elif (static_file := self.static.find(path)) is not None:
             await self.static.serve(static_file, scope, receive, own_send)
@@ -169,8 +187,81 @@ class ProxyApplication:
         key, call = split_key(route[len(API_PREFIX) :], authorization)
         if not authorised(project, key):
             return None
-        path = project.mount + API_PREFIX.lstrip("/") + call  # the key leaves the path
+        mount = scope["path"][: len(scope["path"]) - len(route)]  # as the service called it
+        path = mount + API_PREFIX + call  # the key leaves the path
         return {**scope, "path": path, "raw_path": path.encode(), SCOPE_PROJECT: project}
+
+    async def _project_origin(
+        self, scope: Scope, receive: Receive, send: Send, host: str, port: str
+    ) -> None:
+        """Serve a request to a project's own origin: its pages, its hand-off, static files."""
+        from .platform.handoff import accept_handoff
+        from .platform.origins import HANDOFF_ROUTE
+
+        assert self.origins is not None
+        assert self.platform is not None
+        slug = self.origins.slug_of(host)
+        project = None if slug is None else self.platform.get(slug)
+        path: str = scope["path"]
+        response: Response
+        if project is None:  # only configured names are served: never an open proxy
+            response = PlainTextResponse("No such project.", status_code=404)
+        elif (static_file := self.static.find(path)) is not None:
+            await self.static.serve(static_file, scope, receive, send)
+            return
+        elif path == HANDOFF_ROUTE:
+            response = await accept_handoff(self.runtime, Request(scope), project.key)
+        elif (link := self._platform_link(scope, project, path)) is not None:
+            response = link
+        elif path.startswith(API_PREFIX):  # the API is the platform origin's (`/p/<slug>/`)
+            response = PlainTextResponse("Not found.", status_code=404)
+        else:
+            await self.pages(scope, receive, send, project, path)
+            return
+        await response(scope, receive, send)
+
+    def _moved(self, scope: Scope, project: Project, route: str) -> Response | None:
+        """Answer what `/p/<slug>/<route>` no longer serves on the platform origin."""
+        if self.origins is None:
+            return self._platform_link(scope, project, route)
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = self._origin(scope, project) + route + (f"?{query}" if query else "")
+        return RedirectResponse(target, status_code=302)
+
+    def _platform_link(self, scope: Scope, project: Project, route: str) -> Response | None:
+        """Send the layout's sign-in, sign-out and home links to the platform's pages."""
+        from django.conf import settings
+        from django.urls import reverse
+
+        from .platform.handoff import local_path
+        from .platform.origins import HOME_ROUTE, LOGIN_ROUTE, LOGOUT_ROUTE
+
+        if route not in (LOGIN_ROUTE, LOGOUT_ROUTE, HOME_ROUTE):
+            return None
+        platform = ""
+        if self.origins is not None:
+            platform = self.origins.platform_origin(*self._scheme_and_port(scope))
+        if route == LOGOUT_ROUTE:
+            return RedirectResponse(platform + reverse("account_logout"), status_code=302)
+        if route == HOME_ROUTE:
+            return RedirectResponse(platform + "/", status_code=302)
+        back = local_path(Request(scope).query_params.get("next", "/"))
+        if self.origins is None:  # one origin: the platform's own sign-in page
+            query = urlencode({"next": back})
+            return RedirectResponse(f"{settings.LOGIN_URL}?{query}", status_code=302)
+        handoff = reverse("platform_handoff", args=[project.key])
+        target = f"{platform}{handoff}?{urlencode({'next': back})}"
+        return RedirectResponse(target, status_code=302)
+
+    def _origin(self, scope: Scope, project: Project) -> str:
+        """Give a project's own origin, with the scheme and port of this request."""
+        assert self.origins is not None
+        return self.origins.project_origin(project.key, *self._scheme_and_port(scope))
+
+    def _scheme_and_port(self, scope: Scope) -> tuple[str, str]:
+        from .pipeline.handler import scheme_of
+
+        return scheme_of(Request(scope), self.tls_proxy), host_and_port(header(scope, b"host"))[1]
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -201,6 +292,14 @@ def hsts_header() -> bytes | None:
     if settings.SECURE_HSTS_PRELOAD:
         value += "; preload"
     return value.encode("latin-1")
+
+
+def header(scope: Scope, name: bytes) -> str:
+    """Read one request header (the first of its name), "" when absent."""
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return ""
 
 
 def with_header(send: Send, name: bytes, value: bytes) -> Send:
@@ -335,17 +434,22 @@ def build_platform(*, cache: BaseCache) -> ProxyApplication:
     from django.conf import settings
 
     from .platform.identities import PlatformIdentities
+    from .platform.origins import project_origins
     from .platform.projects import PlatformProjects
 
+    origins = project_origins()
     identities = PlatformIdentities(cache, lifetime=settings.PLUGIT_ACCOUNT_CACHE_SECONDS)
     projects = PlatformProjects(
-        refresh=settings.PLUGIT_PROJECTS_REFRESH, on_accounts_change=identities.forget_all
+        refresh=settings.PLUGIT_PROJECTS_REFRESH,
+        on_accounts_change=identities.forget_all,
+        own_origins=origins is not None,
     )
     return ProxyApplication(
         config=platform_config_from_settings(),
         cache=cache,
         identities=identities,
         projects=projects,
+        origins=origins,
     )
 
 

@@ -11,7 +11,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from plugit.exceptions import ConfigurationError
 from plugit.protocol import DEFAULT_USER_FIELDS
 
-__all__ = ["check_proxy_settings", "check_single_sign_on"]
+__all__ = ["check_project_origins", "check_proxy_settings", "check_single_sign_on"]
 
 KNOWN_USER_FIELDS = frozenset(DEFAULT_USER_FIELDS) | {"uuid"}
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -72,3 +72,63 @@ def check_single_sign_on(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
             )
         )
     return messages
+
+
+ORIGINS_HINT = (
+    "Set PLUGIT_PROJECTS_DOMAIN (e.g. projects.example.org, with a wildcard DNS record and "
+    "certificate; `localhost` for development): see docs/operating-a-platform.md."
+)
+
+
+@register("plugit")
+def check_project_origins(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when the platform's projects share one origin; refuse shared cookies when not."""
+    if settings.PLUGIT_MODE != "platform":
+        return []
+    domain: str = settings.PLUGIT_PROJECTS_DOMAIN
+    if not domain:
+        return [
+            Warning(
+                "Every project is served on the platform's one origin (/p/<slug>/): a "
+                "service's page can act on the admin, the accounts and the other projects "
+                "as any user who opens it, so every service must be trusted.",
+                hint=ORIGINS_HINT,
+                id="plugit_proxy.W002",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    if not _is_domain(domain):
+        messages.append(
+            Error(
+                f"PLUGIT_PROJECTS_DOMAIN must be a host name, not {domain!r}.",
+                hint=ORIGINS_HINT,
+                id="plugit_proxy.E005",
+            )
+        )
+    public = urlsplit(getattr(settings, "PLUGIT_PUBLIC_URL", "")).hostname or ""
+    if public.endswith("." + domain):
+        messages.append(
+            Error(
+                f"The platform ({public}) must not be under PLUGIT_PROJECTS_DOMAIN ({domain}): "
+                "it would be taken for a project.",
+                hint="Give the platform a host name outside the projects' domain.",
+                id="plugit_proxy.E005",
+            )
+        )
+    for name in ("SESSION_COOKIE_DOMAIN", "CSRF_COOKIE_DOMAIN"):
+        if getattr(settings, name) is not None:
+            messages.append(
+                Error(
+                    f"{name} is {getattr(settings, name)!r}: its cookies would be shared by "
+                    "every project's origin, which PLUGIT_PROJECTS_DOMAIN keeps apart.",
+                    hint=f"Leave {name} unset (None): each origin keeps cookies of its own.",
+                    id="plugit_proxy.E004",
+                )
+            )
+    return messages
+
+
+def _is_domain(domain: str) -> bool:
+    from .platform.origins import is_label
+
+    return all(is_label(label) for label in domain.split("."))

@@ -275,3 +275,6 @@ PLUGIT_UPSTREAM_BREAKER_COOLDOWN = env_str("PLUGIT_UPSTREAM_BREAKER_COOLDOWN", "
 # long it keeps a user's memberships in the cache (changes also evict them at once).
 PLUGIT_PROJECTS_REFRESH = float(env_str("PLUGIT_PROJECTS_REFRESH", "2"))
 PLUGIT_ACCOUNT_CACHE_SECONDS = int(env_str("PLUGIT_ACCOUNT_CACHE_SECONDS", "60"))
+# Each project on an origin of its own, `<slug>.<this domain>` (docs/operating-a-platform.md);
+# unset: every project under `/p/<slug>/` on the platform's one origin (all trusted).
+PLUGIT_PROJECTS_DOMAIN = env_str("PLUGIT_PROJECTS_DOMAIN").strip().strip(".").lower()

@@ -6,6 +6,9 @@ organisations, project roles, subscriptions — from one cached *account record*
 Changes evict the record at once (plugit_proxy.platform.signals); a short lifetime bounds
 what a missed signal (a bulk update, another process's in-memory cache) can leave stale.
 So a signed-in page costs no database query in steady state.
+
+On a project's own origin (plugit_proxy.platform.handoff) the session also carries the
+platform sign-in it was handed off from; once that sign-in ended, the session signs no one in.
 """
 
 from __future__ import annotations
@@ -25,16 +28,32 @@ from ..config import Project
 from ..identity import ANONYMOUS, Identity, Organisation, User
 from ..sessions import Session
 from . import models
+from .origins import LOGIN_ROUTE
+from .projects import HostedProject
 
-__all__ = ["SESSION_ORGA", "PlatformIdentities", "account_key", "load_account"]
+__all__ = [
+    "SESSION_ORGA",
+    "SIGNIN_SESSION_KEY",
+    "PlatformIdentities",
+    "account_key",
+    "load_account",
+    "signed_out_key",
+]
 
 SESSION_ORGA = "plugit_platform_orga"
+SIGNIN_SESSION_KEY = "plugit_signin"  # the platform sign-in a project session came from
 ACCOUNT_KEY_PREFIX = "plugit:account:"
+SIGNED_OUT_KEY_PREFIX = "plugit:signed-out:"
 
 
 def account_key(pk: int | str) -> str:
     """Give the cache key of a user's account record."""
     return f"{ACCOUNT_KEY_PREFIX}{pk}"
+
+
+def signed_out_key(signin: str) -> str:
+    """Give the cache key marking a platform sign-in as ended."""
+    return f"{SIGNED_OUT_KEY_PREFIX}{signin}"
 
 
 def load_account(pk: int) -> dict[str, Any] | None:
@@ -84,10 +103,10 @@ class PlatformIdentities:
         """Read every account record again (another process changed memberships)."""
         self.valid_after = time.time()
 
-    async def account(self, pk: int) -> dict[str, Any] | None:
-        """Give a user's account record, from the cache when it holds it."""
+    async def account(self, pk: int, cached: Any = None) -> dict[str, Any] | None:
+        """Give a user's account record, from the cache (or `cached`) when it holds it."""
         key = account_key(pk)
-        record = await self.cache.aget(key)
+        record = cached if cached is not None else await self.cache.aget(key)
         if not isinstance(record, dict) or record.get("loaded", 0) < self.valid_after:
             record = await sync_to_async(load_account)(pk)
             if record is None:
@@ -96,17 +115,24 @@ class PlatformIdentities:
         return record if isinstance(record, dict) else None
 
     async def identify(self, session: Session, project: Project) -> Identity:
+        login_url = self._login_url(project)
         record = await self._signed_in(session)
         if record is None:
-            return Identity(login_url=self.login_url)
+            return Identity(login_url=login_url)
         orgas = _orgas(record, project)
         current = _current(orgas, await session.get(SESSION_ORGA)) if project.orga_mode else None
         return Identity(
             user=_user(record, project, current),
             orga=current,
             orgas=orgas if project.orga_mode else (),
-            login_url=self.login_url,
+            login_url=login_url,
         )
+
+    def _login_url(self, project: Project) -> str:
+        """Sign in on the platform, or, from a project's own origin, through a hand-off."""
+        if isinstance(project, HostedProject) and project.own_origin:
+            return project.mount + LOGIN_ROUTE.lstrip("/")
+        return self.login_url
 
     async def _signed_in(self, session: Session) -> dict[str, Any] | None:
         """Check the session's sign-in as `django.contrib.auth.get_user` does."""
@@ -116,9 +142,17 @@ class PlatformIdentities:
         if await session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
             return None
         try:
-            record = await self.account(int(raw_pk))
+            pk = int(raw_pk)
         except (TypeError, ValueError):
             return None
+        signin = await session.get(SIGNIN_SESSION_KEY)
+        if signin is None:
+            record = await self.account(pk)
+        else:  # handed off from a platform sign-in: one cache read tells both
+            found = await self.cache.aget_many([account_key(pk), signed_out_key(str(signin))])
+            if found.get(signed_out_key(str(signin))):
+                return None
+            record = await self.account(pk, found.get(account_key(pk)))
         if record is None or not record["is_active"]:
             return None
         # A password change signs every other session out (Django's session hash).

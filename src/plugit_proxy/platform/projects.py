@@ -22,6 +22,7 @@ from plugit.exceptions import ConfigurationError
 
 from ..config import LAYOUT_LEGACY, LAYOUT_MODERN, Project
 from . import models
+from .origins import is_label
 
 __all__ = ["PLATFORM_PREFIX", "HostedProject", "PlatformProjects", "load_projects", "mount_of"]
 
@@ -35,6 +36,7 @@ class HostedProject(Project):
     """A project of the hosted platform: its database row."""
 
     pk: int
+    own_origin: bool = False  # served at `/` of `<slug>.<projects domain>`
 
 
 def mount_of(slug: str) -> str:
@@ -42,8 +44,11 @@ def mount_of(slug: str) -> str:
     return f"{PLATFORM_PREFIX}{slug}/"
 
 
-def project_config(row: models.Project) -> HostedProject | None:
+def project_config(row: models.Project, *, own_origin: bool = False) -> HostedProject | None:
     """Build a project's config from its row (None, logged, when it cannot be served)."""
+    if own_origin and not is_label(row.slug):
+        logger.warning("project %s is not served: its slug is no DNS label", row.slug)
+        return None
     urls = tuple(service.url for service in row.services.all())
     allowed = frozenset(orga.pk for orga in row.allowed_organisations.all())
     menu = (row.menu_action or "").strip() or None
@@ -52,7 +57,8 @@ def project_config(row: models.Project) -> HostedProject | None:
             key=row.slug,
             pk=row.pk,
             name=row.name,
-            mount=mount_of(row.slug),
+            mount="/" if own_origin else mount_of(row.slug),
+            own_origin=own_origin,
             service_urls=urls,
             orga_mode=row.orga_mode,
             proxy_mode=row.proxy_mode,
@@ -69,10 +75,10 @@ def project_config(row: models.Project) -> HostedProject | None:
         return None
 
 
-def load_projects() -> dict[str, HostedProject]:
+def load_projects(*, own_origins: bool = False) -> dict[str, HostedProject]:
     """Read every servable project from the database (sync: call it off the event loop)."""
     rows = models.Project.objects.prefetch_related("services", "allowed_organisations")
-    found = (project_config(row) for row in rows)
+    found = (project_config(row, own_origin=own_origins) for row in rows)
     return {project.key: project for project in found if project is not None}
 
 
@@ -103,9 +109,14 @@ class PlatformProjects:
     """The registry of the platform's projects, kept in step with the database."""
 
     def __init__(
-        self, *, refresh: float = 2.0, on_accounts_change: Callable[[], None] | None = None
+        self,
+        *,
+        refresh: float = 2.0,
+        on_accounts_change: Callable[[], None] | None = None,
+        own_origins: bool = False,
     ) -> None:
         self.refresh = refresh
+        self.own_origins = own_origins  # each project at `/` of its own origin
         # Another process's edit evicts account records from *its* cache only, unless the
         # cache is shared (Redis): the membership tables are watched here too.
         self.on_accounts_change = on_accounts_change
@@ -147,7 +158,7 @@ class PlatformProjects:
             self._accounts = accounts
         if current == self._signature:
             return False
-        self._projects = await sync_to_async(load_projects)()
+        self._projects = await sync_to_async(load_projects)(own_origins=self.own_origins)
         self._signature = current
         logger.info("serving %d projects: %s", len(self._projects), ", ".join(self._projects))
         return True

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import handoff, views
 
-urlpatterns = [path("", views.home, name="platform_home")]
+# `handoff` also listens for sign-outs (they end the project sessions handed off to).
+urlpatterns = [
+    path("", views.home, name="platform_home"),
+    path("accounts/handoff/<slug:slug>/", handoff.handoff, name="platform_handoff"),
+]

@@ -1,0 +1,187 @@
+"""Sign-in on a project's own origin: a one-time token handed over by the platform's origin.
+
+A project origin has cookies of its own, so the platform's session cannot sign anyone in
+there. Its "sign in" link (and any page refused to an anonymous visitor) leads to
+`<platform>/accounts/handoff/<slug>/?next=<path>`; there the user signs in if needed, and the
+platform redirects to `<project origin>/ebuio_handoff?token=...`. The token is signed with the
+platform's secret (its own salt), names the user, the project, the user's session hash and a
+nonce, lives 60 seconds and is spent once (the nonce is added to the shared cache: a replay
+finds it there). The project origin then writes Django's own sign-in keys into *its* session,
+so the identity lookup recognises the user there as on the platform, and a password change
+signs them out everywhere.
+
+Signing out: the platform session carries a random sign-in id, copied into every project
+session it hands off to; signing out of the platform marks that id as ended in the cache, and
+the identity lookup refuses project sessions whose id has ended (one cache read, fetched
+with the account record).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.signals import user_logged_out
+from django.contrib.auth.views import redirect_to_login
+from django.core import signing
+from django.core.cache import caches
+from django.dispatch import receiver
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.crypto import constant_time_compare
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from ..pipeline.state import Runtime
+from . import models
+from .identities import SIGNIN_SESSION_KEY, PlatformIdentities, signed_out_key
+from .origins import HANDOFF_ROUTE, LOGIN_ROUTE, host_and_port, project_origins
+
+__all__ = [
+    "HANDOFF_MAX_AGE",
+    "HandOff",
+    "accept_handoff",
+    "handoff",
+    "local_path",
+    "make_token",
+    "read_token",
+]
+
+HANDOFF_SALT = "plugit_proxy.platform.handoff"
+HANDOFF_MAX_AGE = 60  # seconds: the browser follows the redirect at once
+NONCE_KEY_PREFIX = "plugit:handoff:"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandOff:
+    """What a hand-off token says: who, to which project, in which platform sign-in."""
+
+    user: int
+    project: str
+    session_hash: str
+    backend: str
+    signin: str
+    nonce: str
+    next: str
+
+
+def make_token(handoff: HandOff) -> str:
+    """Sign a hand-off with the platform's secret."""
+    payload = {
+        "u": handoff.user,
+        "p": handoff.project,
+        "h": handoff.session_hash,
+        "b": handoff.backend,
+        "s": handoff.signin,
+        "n": handoff.nonce,
+        "x": handoff.next,
+    }
+    return signing.dumps(payload, salt=HANDOFF_SALT)
+
+
+def read_token(token: str, project: str) -> HandOff | None:
+    """Check a token's signature and age, and that it is for `project`; None when not."""
+    try:
+        payload = signing.loads(token, salt=HANDOFF_SALT, max_age=HANDOFF_MAX_AGE)
+        handoff = HandOff(
+            user=int(payload["u"]),
+            project=str(payload["p"]),
+            session_hash=str(payload["h"]),
+            backend=str(payload["b"]),
+            signin=str(payload["s"]),
+            nonce=str(payload["n"]),
+            next=local_path(str(payload["x"])),
+        )
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    return handoff if handoff.project == project else None
+
+
+def local_path(target: str) -> str:
+    """Keep `target` if it is a path on this origin, else give `/` (never an open redirect)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def handoff(request: HttpRequest, slug: str) -> HttpResponse:
+    """Hand the signed-in user over to project `slug`'s origin (sign in first if needed)."""
+    origins = project_origins()
+    if origins is None or not models.Project.objects.filter(slug=slug).exists():
+        raise Http404("No such project.")
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    signin = request.session.get(SIGNIN_SESSION_KEY)
+    if not isinstance(signin, str):
+        signin = request.session[SIGNIN_SESSION_KEY] = secrets.token_urlsafe(18)
+    token = make_token(
+        HandOff(
+            user=request.user.pk,
+            project=slug,
+            session_hash=request.user.get_session_auth_hash(),
+            backend=str(request.session.get(BACKEND_SESSION_KEY, "")),
+            signin=signin,
+            nonce=secrets.token_urlsafe(18),
+            next=local_path(request.GET.get("next", "/")),
+        )
+    )
+    origin = origins.project_origin(slug, request.scheme or "http", _port(request))
+    response = HttpResponseRedirect(f"{origin}{HANDOFF_ROUTE}?{urlencode({'token': token})}")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _port(request: HttpRequest) -> str:
+    return host_and_port(request.get_host())[1]
+
+
+@receiver(user_logged_out, dispatch_uid="plugit_handoff_signed_out")
+def _signed_out(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
+    """End the project sessions this platform session handed off to."""
+    signin = None if request is None else request.session.get(SIGNIN_SESSION_KEY)
+    if isinstance(signin, str):
+        caches["default"].set(signed_out_key(signin), True, settings.SESSION_COOKIE_AGE)
+
+
+async def accept_handoff(runtime: Runtime, request: Request, project: str) -> Response:
+    """Check a hand-off token and sign its user in on this project origin's session."""
+    handoff = read_token(request.query_params.get("token", ""), project)
+    identities = runtime.identities
+    if handoff is None or not isinstance(identities, PlatformIdentities):
+        return _refused()
+    # Spent before it is used: of two requests with one token, one finds the nonce taken.
+    if not await runtime.cache.aadd(NONCE_KEY_PREFIX + handoff.nonce, 1, HANDOFF_MAX_AGE * 2):
+        return _refused()
+    record = await identities.account(handoff.user)
+    if (
+        record is None
+        or not record["is_active"]
+        or not constant_time_compare(handoff.session_hash, record["session_hash"])
+    ):
+        return _refused()
+    session = runtime.sessions.load(request.cookies)
+    await session.store.aflush()  # a new session key: nothing planted before survives
+    for key, value in (
+        (SESSION_KEY, str(handoff.user)),
+        (BACKEND_SESSION_KEY, handoff.backend),
+        (HASH_SESSION_KEY, handoff.session_hash),
+        (SIGNIN_SESSION_KEY, handoff.signin),
+    ):
+        await session.set(key, value)
+    response = RedirectResponse(handoff.next, status_code=302)
+    response.headers["cache-control"] = "no-store"
+    await runtime.sessions.save(session, response)
+    return response
+
+
+def _refused() -> Response:
+    return HTMLResponse(
+        "<!doctype html><title>Sign-in link refused</title><h1>Sign-in link refused</h1>"
+        "<p>This sign-in link is not valid here, has expired or was already used. "
+        f'<a href="{LOGIN_ROUTE}">Sign in again</a>.</p>',
+        status_code=400,
+        headers={"cache-control": "no-store"},
+    )
