@@ -361,13 +361,13 @@ class PlugItAPI(_Base):
         self.url = _root(url)
         self._http = httpx.Client(timeout=timeout, headers=_headers(api_key), transport=transport)
 
-    def get_user(self, pk: int | str) -> User | None:
+    def get_user(self, userPk: int | str) -> User | None:
         """The user with this primary key or UUID, or None when the proxy does not know it."""
-        return self._run(_user_call(pk))
+        return self._run(_user_call(userPk))
 
-    def get_orga(self, pk: int | str) -> Orga | None:
+    def get_orga(self, orgaPk: int | str) -> Orga | None:
         """The organisation with this primary key, or None when unknown."""
-        return self._run(_orga_call(pk))
+        return self._run(_orga_call(orgaPk))
 
     def get_orgas(self) -> list[Orga] | None:
         """Every organisation of the platform (None when the proxy refuses)."""
@@ -377,9 +377,9 @@ class PlugItAPI(_Base):
         """The members of the project (None when the proxy refuses)."""
         return self._run(_members_call())
 
-    def get_subscription_labels(self, pk: int | str) -> list[str]:
+    def get_subscription_labels(self, userPk: int | str) -> list[str]:
         """The labels of the subscriptions the user holds for this project ([] when refused)."""
-        return self._run(_subscriptions_call(pk))
+        return self._run(_subscriptions_call(userPk))
 
     def send_mail(
         self,
@@ -451,13 +451,13 @@ class AsyncPlugItAPI(_Base):
             timeout=timeout, headers=_headers(api_key), transport=transport
         )
 
-    async def get_user(self, pk: int | str) -> User | None:
+    async def get_user(self, userPk: int | str) -> User | None:
         """The user with this primary key or UUID, or None when the proxy does not know it."""
-        return await self._run(_user_call(pk))
+        return await self._run(_user_call(userPk))
 
-    async def get_orga(self, pk: int | str) -> Orga | None:
+    async def get_orga(self, orgaPk: int | str) -> Orga | None:
         """The organisation with this primary key, or None when unknown."""
-        return await self._run(_orga_call(pk))
+        return await self._run(_orga_call(orgaPk))
 
     async def get_orgas(self) -> list[Orga] | None:
         """Every organisation of the platform (None when the proxy refuses)."""
@@ -467,9 +467,9 @@ class AsyncPlugItAPI(_Base):
         """The members of the project (None when the proxy refuses)."""
         return await self._run(_members_call())
 
-    async def get_subscription_labels(self, pk: int | str) -> list[str]:
+    async def get_subscription_labels(self, userPk: int | str) -> list[str]:
         """The labels of the subscriptions the user holds for this project ([] when refused)."""
-        return await self._run(_subscriptions_call(pk))
+        return await self._run(_subscriptions_call(userPk))
 
     async def send_mail(
         self,

@@ -408,6 +408,22 @@ def test_every_method_of_the_original_client() -> None:
         assert original <= public, client
 
 
+def test_original_keyword_names_are_accepted(root: str) -> None:
+    # Services call these with the original's keyword names.
+    with PlugItAPI(root) as api:
+        assert api.get_user(userPk=-2) is not None
+        assert api.get_orga(orgaPk=-2) is not None
+        assert api.get_subscription_labels(userPk=-2) == SUBSCRIPTIONS[-2]
+
+    async def run_async() -> None:
+        async with AsyncPlugItAPI(root) as api:
+            assert await api.get_user(userPk=-2) is not None
+            assert await api.get_orga(orgaPk=-2) is not None
+            assert await api.get_subscription_labels(userPk=-2) == SUBSCRIPTIONS[-2]
+
+    asyncio.run(run_async())
+
+
 # -- API key -----------------------------------------------------------------------------------
 def test_api_key_goes_in_the_authorization_header(
     call: Callable[..., Any], server: LiveServer, fake: FakeProxyAPI
