@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from plugit.exceptions import ConfigurationError
-from plugit.protocol import ACCESS_RULES, Meta
+from plugit.pagerules import accessible_rules  # noqa: F401 - it moved there, with the page rules
+from plugit.protocol import Meta
 from plugit.routing import Route, compile_route
 from plugit.settings import parse_networks
 
@@ -284,8 +285,3 @@ def crossdomain(
         return func
 
     return decorate
-
-
-def accessible_rules(meta: Meta) -> list[str]:
-    """The access rules a meta object sets (for the test kit and the proxy)."""
-    return [rule for rule in ACCESS_RULES if meta.get(rule)]

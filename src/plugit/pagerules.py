@@ -48,6 +48,7 @@ __all__ = [
     "Placement",
     "UserFieldNotAllowed",
     "Visitor",
+    "accessible_rules",
     "answer_kind",
     "browser_params",
     "browser_status",
@@ -108,6 +109,11 @@ class Visitor:
         return value
 
 
+def accessible_rules(meta: Meta) -> list[AccessRule]:
+    """List the only_* rules a meta object sets, in the order they are checked."""
+    return [rule for rule in ACCESS_RULES if meta.get(rule)]
+
+
 def restricted(meta: Meta) -> bool:
     """Tell whether some only_* rule limits the page to some users."""
     return any(meta.get(rule) for rule in ACCESS_RULES)
@@ -115,8 +121,8 @@ def restricted(meta: Meta) -> bool:
 
 def refused_rule(meta: Meta, visitor: Visitor, *, orga_mode: bool) -> str | None:
     """Name the first rule that refuses the page to `visitor`, or None when it may be shown."""
-    for rule in ACCESS_RULES:
-        if meta.get(rule) and not _granted(rule, visitor, orga_mode):
+    for rule in accessible_rules(meta):
+        if not _granted(rule, visitor, orga_mode):
             return rule
     networks = meta.get(NETWORK_RULE)
     if networks is not None and not address_allowed(visitor.address, meta_networks(networks)):
