@@ -151,7 +151,6 @@ def _setup() -> bool:
     """Set Django up, check the mail settings, migrate the database."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plugit_proxy.settings")
     import django
-    from django.core.management import call_command
 
     django.setup()
     from .checks import check_mail_settings
@@ -161,7 +160,9 @@ def _setup() -> bool:
         print(f"plugit: error: {error.msg}", file=sys.stderr)
     if errors:
         return False
-    call_command("migrate", interactive=False, verbosity=0)
+    from ..firststart import migrate_database
+
+    migrate_database()
     return True
 
 

@@ -34,15 +34,15 @@ def apply_file(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     _setup_django()
-    from django.core.management import call_command
     from django.db import DatabaseError
 
+    from ..firststart import migrate_database
     from .schema import PlatformFileError, read_platform_file
     from .sync import sync_platform
 
     try:
         platform = read_platform_file(path, environ)
-        call_command("migrate", interactive=False, verbosity=0)
+        migrate_database()
         report = sync_platform(platform)
     except PlatformFileError as error:
         print(error, file=err)
