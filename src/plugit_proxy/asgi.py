@@ -28,7 +28,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from plugit.exceptions import ConfigurationError
 
-from .api.auth import authorised, refuse, split_key
+from .api.auth import KeyGuesses, authorised, refuse, split_key
 from .config import STANDALONE_MOUNT, Project, ProxyConfig, UpstreamConfig
 from .identity import IdentityProvider
 from .platform.origins import host_and_port
@@ -93,6 +93,7 @@ class ProxyApplication:
             config.projects
         )
         self.pages = PageHandler(self.runtime)
+        self.key_guesses = KeyGuesses.from_settings(cache)
         self.django: Any = get_asgi_application()
         self.static = StaticFiles()
         from django.conf import settings
@@ -164,9 +165,8 @@ class ProxyApplication:
                     return
                 await self.pages(scope, receive, own_send, project, route)
                 return
-            api_scope = self._api_scope(scope, project, route)
-            if api_scope is None:
-                await refuse(send)
+            api_scope = await self._api_scope(scope, project, route, send)
+            if api_scope is None:  # refused: a wrong key, or too many of them
                 return
             scope = api_scope
         elif (project_ := self.registry.mount_without_slash(path)) is not None:
@@ -178,14 +178,21 @@ class ProxyApplication:
             return
         await self.django({**scope, SCOPE_RUNTIME: self.runtime}, receive, send)
 
-    def _api_scope(self, scope: Scope, project: Project, route: str) -> Scope | None:
-        """Check the project's API key; give the scope Django serves the call with."""
+    async def _api_scope(
+        self, scope: Scope, project: Project, route: str, send: Send
+    ) -> Scope | None:
+        """Check the project's API key; give the scope Django serves the call with, or refuse."""
         if project.api_key_hash is None:  # the standalone proxy's API needs no key
             return {**scope, SCOPE_PROJECT: project}
+        if await self.key_guesses.blocked(scope):  # not even checked: guessing stays blind
+            await refuse(send, retry_after=self.key_guesses.window)
+            return None
         headers = dict(scope.get("headers") or [])
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         key, call = split_key(route[len(API_PREFIX) :], authorization)
         if not authorised(project, key):
+            await self.key_guesses.failed(scope)
+            await refuse(send)
             return None
         mount = scope["path"][: len(scope["path"]) - len(route)]  # as the service called it
         path = mount + API_PREFIX + call  # the key leaves the path

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from plugit.protocol import DEFAULT_USER_FIELDS
 from plugit_proxy.assets import BOOTSTRAP3_VERSION, build_bootstrap3_css, legacy_static_dirs
@@ -44,10 +45,36 @@ def env_list(name: str, default: tuple[str, ...], *aliases: str) -> tuple[str, .
 
 
 def data_dir() -> Path:
-    """Return the data directory (database, secret key), creating it if needed."""
+    """Return the data directory (database, secret key), creating it (owner only) if needed."""
     path = Path(env_str("PLUGIT_DATA_DIR", ".plugit")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` readable by its owner only, or take group and others' access away."""
+    if not path.exists():
+        path.touch(mode=0o600)
+    elif path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    return path
+
+
+def public_host(public_url: str) -> str:
+    """The host name of `public_url`, as ALLOWED_HOSTS spells it (IPv6 in brackets)."""
+    host = urlsplit(public_url).hostname or ""
+    return f"[{host}]" if ":" in host else host
+
+
+def allowed_hosts(public_url: str, mode: str, extra: tuple[str, ...]) -> list[str]:
+    """The public URL's host and `extra`; without a public URL, `extra` or a safe default."""
+    if public_url:
+        return [public_host(public_url), *extra]
+    if extra:
+        return list(extra)
+    if mode == "platform":  # accounts mail links: without a public URL, loopback only
+        return ["localhost", "127.0.0.1", "[::1]"]
+    return ["*"]  # the standalone proxy: no accounts, no mail, no link built from the host
 
 
 def secret_key(directory: Path) -> str:
@@ -77,8 +104,13 @@ SECRET_KEY = secret_key(DATA_DIR)
 # accounts from the database: `plugit platform serve`).
 PLUGIT_MODE = env_str("PLUGIT_MODE", "standalone").strip().lower()
 DEBUG = env_bool("PLUGIT_DEBUG", False)
-ALLOWED_HOSTS = list(env_list("PLUGIT_ALLOWED_HOSTS", ("*",)))
-CSRF_TRUSTED_ORIGINS = list(env_list("PLUGIT_CSRF_TRUSTED_ORIGINS", ()))
+# Where browsers reach the platform (`https://platform.example.org`): every absolute link it
+# builds (account mails, redirects) starts with it, never with the request's Host.
+PLUGIT_PUBLIC_URL = env_str("PLUGIT_PUBLIC_URL").strip().rstrip("/")
+ALLOWED_HOSTS = allowed_hosts(PLUGIT_PUBLIC_URL, PLUGIT_MODE, env_list("PLUGIT_ALLOWED_HOSTS", ()))
+CSRF_TRUSTED_ORIGINS = list(
+    env_list("PLUGIT_CSRF_TRUSTED_ORIGINS", (PLUGIT_PUBLIC_URL,) if PLUGIT_PUBLIC_URL else ())
+)
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -100,6 +132,8 @@ AUTH_USER_MODEL = "platform.User"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "plugit_proxy.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -137,7 +171,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / "db.sqlite3"),
+            "NAME": str(private_file(DATA_DIR / "db.sqlite3")),
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -166,12 +200,23 @@ CACHES["default"]["KEY_PREFIX"] = env_str("PLUGIT_CACHE_PREFIX", "plugit")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
-# -- HTTPS: all opt-in, so plain HTTP on 127.0.0.1 works with nothing set ---------------------
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("PLUGIT_SECURE_COOKIES", False)
+# -- HTTPS: on with an https:// public URL, else opt-in, so plain HTTP on 127.0.0.1 works ------
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool(
+    "PLUGIT_SECURE_COOKIES", PLUGIT_PUBLIC_URL.startswith("https://")
+)
 SECURE_SSL_REDIRECT = env_bool("PLUGIT_HTTPS_REDIRECT", False)
 SECURE_HSTS_SECONDS = int(env_str("PLUGIT_HSTS_SECONDS", "0"))
 if env_bool("PLUGIT_BEHIND_TLS_PROXY", False):  # trust X-Forwarded-Proto from the proxy
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The platform's own (Django) pages: never framed, no sniffing, no script from elsewhere.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+PLUGIT_CONTENT_SECURITY_POLICY = env_str(
+    "PLUGIT_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+    "frame-ancestors 'none'",
+)
 
 # -- Accounts (django-allauth): sign-up with e-mail verification, log in/out, password ---
 AUTHENTICATION_BACKENDS = [
@@ -182,10 +227,16 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+# No username on sign-up: a form that picks one would say which names are taken. allauth makes
+# one from the address; with mandatory verification, an address in use looks like a new one.
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_VERIFICATION = env_str("PLUGIT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SESSION_COOKIE_SECURE else "http"
+ACCOUNT_ADAPTER = "plugit_proxy.platform.accounts.PlatformAccountAdapter"
+# Messages live in the session, never in a cookie of their own.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 if not env_bool("PLUGIT_LOGIN_RATE_LIMITS", True):  # allauth's per-IP limits (tests: off)
     ACCOUNT_RATE_LIMITS = False
@@ -278,3 +329,6 @@ PLUGIT_ACCOUNT_CACHE_SECONDS = int(env_str("PLUGIT_ACCOUNT_CACHE_SECONDS", "60")
 # Each project on an origin of its own, `<slug>.<this domain>` (docs/operating-a-platform.md);
 # unset: every project under `/p/<slug>/` on the platform's one origin (all trusted).
 PLUGIT_PROJECTS_DOMAIN = env_str("PLUGIT_PROJECTS_DOMAIN").strip().strip(".").lower()
+# Failed API-key checks allowed per client address and window, before answers turn to 429.
+PLUGIT_API_KEY_FAILURES = int(env_str("PLUGIT_API_KEY_FAILURES", "20"))
+PLUGIT_API_KEY_WINDOW = int(env_str("PLUGIT_API_KEY_WINDOW", "60"))

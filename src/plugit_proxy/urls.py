@@ -11,11 +11,15 @@ from .config import STANDALONE_MOUNT
 
 urlpatterns: list[URLPattern | URLResolver]
 if settings.PLUGIT_MODE == "platform":
-    # The hosted platform: home, accounts, the admin, each project's API (the ASGI
-    # application checked the project's key and took it out of the path).
+    from .platform.adminlogin import admin_login
+
+    # The hosted platform: home, accounts, the admin (its login form rate limited as the
+    # accounts' is), each project's API (the ASGI application checked the project's key and
+    # took it out of the path).
     urlpatterns = [
         path("", include("plugit_proxy.platform.urls")),
         path("accounts/", include("allauth.urls")),
+        path("admin/login/", admin_login),
         path("admin/", admin.site.urls),
         re_path(r"^p/[-\w]+/ebuio_api/", include("plugit_proxy.api.urls")),
     ]

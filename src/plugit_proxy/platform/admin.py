@@ -185,7 +185,7 @@ class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def response_add(self, request: HttpRequest, obj: Project, *args: Any) -> HttpResponse:
         key = getattr(request, NEW_KEY_ATTRIBUTE, None)
         if key is None:
-            return super().response_add(request, obj, *args)  # type: ignore[no-any-return]
+            return super().response_add(request, obj, *args)
         self.message_user(request, f"The project “{obj.slug}” was added.", messages.SUCCESS)
         return new_keys_page(request, [(obj, key)])
 

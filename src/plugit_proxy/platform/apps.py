@@ -12,4 +12,7 @@ class PlatformConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - keeps the web side's caches in step
+        # checks: registered on import; signals: keep the web side's caches in step.
+        from . import accesslog, checks, signals  # noqa: F401
+
+        accesslog.install()
