@@ -178,7 +178,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("PLUGIT_REDIS_URL")
 if REDIS_URL:
-    CACHES = {
+    CACHES: dict[str, dict[str, object]] = {
         "default": {"BACKEND": "plugit_proxy.cache.RedisCache", "LOCATION": REDIS_URL},
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"
