@@ -165,7 +165,8 @@ def index(request: Request) -> dict[str, Any]:
             "polls": [
                 {**poll_summary(poll), "votes": counts.get(poll.id, 0), "voted": poll.id in voted}
                 for poll in polls
-            ]
+            ],
+            **menu_data(session),
         }
 
 
@@ -180,6 +181,7 @@ def show(request: Request, pollId: int) -> dict[str, Any]:
             **results(get_poll(session, pollId), user),
             "can_vote": user is not None,
             "is_admin": request.values.get("ebuio_u_ebuio_admin") == "True",
+            **menu_data(session),
         }
 
 
@@ -195,7 +197,12 @@ def vote(request: Request, pollId: int) -> Any:
         poll = get_poll(session, pollId)
         choice = next((c for c in poll.choices if c.id == choice_id), None)
         if choice is None:
-            return {**results(poll, user), "can_vote": True, "error": "Pick one of the choices."}
+            return {
+                **results(poll, user),
+                "can_vote": True,
+                "error": "Pick one of the choices.",
+                **menu_data(session),
+            }
         cast_vote(session, poll, choice, user)
     return PlugItRedirect(f"show/{pollId}")
 
@@ -236,7 +243,10 @@ def create(request: Request) -> Any:
 def poll_form(question: str, choices: list[str]) -> dict[str, Any]:
     """The create form's values: the question and MAX_CHOICES choice fields."""
     fields = (choices + [""] * MAX_CHOICES)[: max(MAX_CHOICES, len(choices))]
+    with db() as session:
+        menu = menu_data(session)
     return {
+        **menu,
         "question": question,
         "choice_fields": fields,
         "min_choices": MIN_CHOICES,
@@ -288,6 +298,7 @@ def voters(request: Request, pollId: int) -> dict[str, Any]:
                 for choice in poll.choices
             ],
             "total": sum(len(choice.votes) for choice in poll.choices),
+            **menu_data(session),
         }
 
 
@@ -309,12 +320,17 @@ def results_json(request: Request, pollId: int) -> dict[str, Any]:
 @service.action("/menubar", template="menubar.html")
 @public()
 def menubar(request: Request) -> dict[str, Any]:
-    """The side menu: the latest polls (links by role are in the template, from `ebuio_u`)."""
+    """The side menu alone; pages include its template in their own `menubar` block."""
     with db() as session:
-        latest = session.scalars(
-            select(Poll).order_by(Poll.created.desc(), Poll.id.desc()).limit(LATEST_IN_MENU)
-        )
-        return {"latest": [poll_summary(poll) for poll in latest]}
+        return menu_data(session)
+
+
+def menu_data(session: Session) -> dict[str, Any]:
+    """What the side menu shows: the latest polls (links by role come from `ebuio_u`)."""
+    latest = session.scalars(
+        select(Poll).order_by(Poll.created.desc(), Poll.id.desc()).limit(LATEST_IN_MENU)
+    )
+    return {"latest": [poll_summary(poll) for poll in latest]}
 
 
 # The served instance's database: `POLLS_DATABASE_URL`, opened on the first action.

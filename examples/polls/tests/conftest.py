@@ -71,9 +71,15 @@ def render(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
         django.setup()
     from django import template
 
+    from plugit_proxy.templatetags.plugit_tags import INCLUDES_KEY
+
     engine = template.Engine(
-        loaders=[("django.template.loaders.locmem.Loader", {"plugIt/base.html": BASE_TEMPLATE})]
+        loaders=[("django.template.loaders.locmem.Loader", {"plugIt/base.html": BASE_TEMPLATE})],
+        libraries={"plugit_tags": "plugit_proxy.templatetags.plugit_tags"},
     )
+    # What `{% plugitInclude "menubar" %}` renders: the menubar action's template.
+    menubar = (EXAMPLE_DIR / "polls" / "templates" / "menubar.html").read_text()
+    includes = {"/menubar": engine.from_string(menubar)}
 
     def render_page(page: Any, user: SimulatedUser = ANONYMOUS) -> Rendered:
         assert page.status_code == 200, page.status_code
@@ -82,6 +88,7 @@ def render(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
             "ebuio_u": user.fields(orga_mode=True),
             "ebuio_baseUrl": MOUNT,
             "csrf_token": "the-csrf-token",
+            INCLUDES_KEY: includes,
         }
         return Rendered(engine.from_string(page.template).render(template.Context(context)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def vote(client: ServiceClient, poll_id: int, text: str, user: Any = LOGGED) -> 
 # -- reading ---------------------------------------------------------------------------------
 def test_an_empty_service_says_there_are_no_polls(client: ServiceClient, render: Any) -> None:
     page = client.get("/", user=ANONYMOUS)
-    assert page.data == {"polls": []}
+    assert page.data == {"polls": [], "latest": []}
     assert "No polls yet." in render(page).text
 
 
@@ -229,6 +230,10 @@ def test_the_menu_shows_links_by_role(
     client: ServiceClient, render: Any, user: Any, new_poll: bool, admin_hint: bool
 ) -> None:
     create_poll(client, "Tea or coffee?", "Tea", "Coffee")
+    page = render(client.get("/", user=user), user)
+    nav = re.search(r"<nav>(.*)</nav>", page.html, re.S)
+    assert nav is not None  # each page's own menu block
+    assert "Tea or coffee?" in nav.group(1)
     menu = render(client.get("/menubar", user=user), user)
     assert "All polls" in menu.text
     assert "Tea or coffee?" in menu.text
@@ -250,8 +255,12 @@ def test_every_template_extends_the_proxy_layout(service: Service) -> None:
     assert service.check() == []
     for template in TEMPLATES.glob("*.html"):
         text = template.read_text()
+        if template.name == "menubar.html":  # a fragment that pages include in their menu
+            assert "{% extends" not in text
+            continue
         assert text.startswith('{% extends "plugIt/base.html" %}'), template.name
         assert "{% block title %}" in text, template.name
+        assert '{% block menubar %}{% plugitInclude "menubar" %}{% endblock %}' in text
         if 'method="post"' in text:
             assert "{% csrf_token %}" in text, template.name
 
