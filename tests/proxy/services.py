@@ -51,6 +51,8 @@ TEMPLATES = {
     "counter.html": BASE
     + "{% block content %}<p id='count'>{{ count }}</p><p id='who'>{{ ebuio_u.username }}</p>"
     "{% endblock %}",
+    "plain_counter.html": BASE
+    + "{% block content %}<p id='count'>{{ count }}</p><p id='name'>{{ name }}</p>{% endblock %}",
     "form.html": BASE + "{% block content %}<p id='posted'>{{ posted }}</p>{% endblock %}",
     "bare.html": "<p id='bare'>bare {{ value }}</p>",
     "include.html": BASE
@@ -175,6 +177,23 @@ def build_demo_service(root: str) -> Service:
     @cache(time=60, byUser=False)
     def cached_shared(request: Any) -> dict[str, Any]:
         return {"count": next(counter)}
+
+    @svc.action("/cached_userinfo", template="plain_counter.html")
+    @cache(time=60)
+    @user_info(props=["username"])
+    def cached_userinfo(request: Any) -> dict[str, Any]:
+        return {"count": next(counter), "name": request.args.get("ebuio_u_username")}
+
+    @svc.action("/cached_userinfo_shared", template="plain_counter.html")
+    @cache(time=60, byUser=False)
+    @user_info(props=["username"])
+    def cached_userinfo_shared(request: Any) -> dict[str, Any]:
+        return {"count": next(counter), "name": "everyone"}
+
+    @svc.action("/cached_plain", template="plain_counter.html")
+    @cache(time=60)
+    def cached_plain(request: Any) -> dict[str, Any]:
+        return {"count": next(counter), "name": "everyone"}
 
     @svc.action("/redirect")
     def redirect(request: Any) -> Any:

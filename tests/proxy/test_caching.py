@@ -91,6 +91,45 @@ async def test_restricted_page_with_null_by_user_is_cached_per_user(
     assert count_of(member) != count_of(logged)
 
 
+async def test_user_info_page_with_null_by_user_is_cached_per_user(
+    proxy: httpx.AsyncClient,
+) -> None:
+    await as_user(proxy, "log")
+    logged = (await proxy.get("/plugIt/cached_userinfo")).text
+    assert "id='name'>logged<" in logged
+    await as_user(proxy, "mem")
+    member = (await proxy.get("/plugIt/cached_userinfo")).text
+    assert "id='name'>member<" in member  # never the cache entry made for "logged"
+    assert count_of(member) != count_of(logged)
+
+
+async def test_template_reading_the_user_is_cached_per_user(proxy: httpx.AsyncClient) -> None:
+    await as_user(proxy, "log")
+    logged = (await proxy.get("/plugIt/cached")).text  # its template shows ebuio_u.username
+    assert "id='who'>logged<" in logged
+    assert count_of((await proxy.get("/plugIt/cached")).text) == count_of(logged)
+    await as_user(proxy, "adm")
+    admin = (await proxy.get("/plugIt/cached")).text
+    assert "id='who'>admin<" in admin
+    assert count_of(admin) != count_of(logged)
+
+
+async def test_page_that_reads_no_user_is_shared(proxy: httpx.AsyncClient) -> None:
+    await as_user(proxy, "log")
+    logged = count_of((await proxy.get("/plugIt/cached_plain")).text)
+    await as_user(proxy, "adm")
+    assert count_of((await proxy.get("/plugIt/cached_plain")).text) == logged
+
+
+async def test_explicit_by_user_false_shares_a_page_with_user_info(
+    proxy: httpx.AsyncClient,
+) -> None:
+    await as_user(proxy, "log")
+    logged = count_of((await proxy.get("/plugIt/cached_userinfo_shared")).text)
+    await as_user(proxy, "adm")
+    assert count_of((await proxy.get("/plugIt/cached_userinfo_shared")).text) == logged
+
+
 async def test_cache_by_user_false_is_shared_but_the_layout_is_not(
     proxy: httpx.AsyncClient,
 ) -> None:

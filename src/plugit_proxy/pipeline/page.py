@@ -14,7 +14,7 @@ from .action import answer_json, call_action, user_params
 from .answer import decide, immediate_response, save_session
 from .menu import menu_block, with_menu
 from .meta import get_meta
-from .pagecache import cache_key, cached_page, store_page
+from .pagecache import cached_page, page_cache_key, store_page
 from .render import finish_html, render_action
 from .state import Page
 from .template import get_template
@@ -29,7 +29,7 @@ async def serve_page(page: Page) -> Response:
     kind = page.extras["kind"] = answer_kind(meta)
     check_access(meta, page.identity, page.remote_addr, page.project.orga_mode)
     user_params(page, meta)  # a configuration error shows before anything is called
-    key = cache_key(page, meta) if kind in {"page", "bare"} else None
+    key = await page_cache_key(page, meta) if kind in {"page", "bare"} else None
     cached = await cached_page(page, key)
     if cached is not None:
         return _html(page, cached, {})

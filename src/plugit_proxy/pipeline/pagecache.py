@@ -8,34 +8,81 @@ name or token to another.
 
 from __future__ import annotations
 
+import re
+import weakref
 from hashlib import sha256
+
+from django.template.base import Template
 
 from plugit.protocol import Meta
 
+from ..rendering import include_routes
 from .access import restricted
 from .state import Page
+from .template import get_template
 
-__all__ = ["cache_key", "cached_page", "store_page"]
+__all__ = ["by_user", "cache_key", "cached_page", "page_cache_key", "store_page"]
+
+# What in a template's source shows that it reads the user: the `ebuio_u` variable, or the
+# tag that loads users. Matching the source errs on the safe side (a comment counts too).
+_READS_USER = re.compile(r"\bebuio_u\b|\bplugitGetUser\b")
+_reads_user: weakref.WeakKeyDictionary[Template, bool] = weakref.WeakKeyDictionary()
 
 
-def by_user(meta: Meta) -> bool:
-    """Key by user when the meta says so; when it says nothing (or null), when restricted."""
+def by_user(meta: Meta) -> bool | None:
+    """Say whether the meta keys the page by user; None when only the template can tell.
+
+    An explicit `cache_by_user` decides. Absent or null, a page is per user when an only_*
+    rule restricts it or `user_info` asks for user fields; otherwise the template decides.
+    """
     explicit = meta.get("cache_by_user")
-    return restricted(meta) if explicit is None else bool(explicit)
+    if explicit is not None:
+        return bool(explicit)
+    if restricted(meta) or meta.get("user_info"):
+        return True
+    return None
 
 
-def cache_key(page: Page, meta: Meta, route: str | None = None) -> str | None:
+def template_reads_user(template: Template) -> bool:
+    """Tell whether a template reads the user (or includes templates, which might)."""
+    reads = _reads_user.get(template)
+    if reads is None:
+        source = getattr(template, "source", "")
+        reads = bool(_READS_USER.search(source)) or bool(include_routes(template))
+        _reads_user[template] = reads
+    return reads
+
+
+async def page_cache_key(page: Page, meta: Meta) -> str | None:
+    """Return the page's cache key (fetching its template when only it can tell the user)."""
+    if not cacheable(page, meta):
+        return None
+    per_user = by_user(meta)
+    if per_user is None:
+        tag = meta.get("template_tag", "")
+        per_user = bool(tag) and template_reads_user(
+            await get_template(page.runtime, page.project, page.route, tag)
+        )
+    return cache_key(page, meta, per_user=per_user)
+
+
+def cacheable(page: Page, meta: Meta) -> bool:
+    """Only GET pages with a cache time are cached."""
+    return page.method == "GET" and int(meta.get("cache_time") or 0) > 0
+
+
+def cache_key(page: Page, meta: Meta, *, per_user: bool) -> str | None:
     """Return the page's cache key, or None when the page must not be cached."""
-    if page.method != "GET" or int(meta.get("cache_time") or 0) <= 0:
+    if not cacheable(page, meta):
         return None
     parts = [
         page.project.cache_namespace,
-        route or page.route,
-        page.query_string if route is None else "",
+        page.route,
+        page.query_string,
         meta.get("template_tag", ""),
         page.project.layout,  # a layout changed on the platform is seen at once
     ]
-    if by_user(meta):
+    if per_user:
         parts.append(f"user={page.identity.user.pk}")
     if page.project.orga_mode:
         orga = page.identity.orga
