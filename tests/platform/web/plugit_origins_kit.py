@@ -46,30 +46,37 @@ TEMPLATES = {
     + """{% block content %}<p id="who">{{ ebuio_u.username }}</p><pre id="result"></pre>
 <script>
 (async () => {
-  const here = location.protocol + "//";
+  // On a shared origin (/p/<slug>/) this script owns the platform; on its own origin, nothing.
   const port = location.port ? ":" + location.port : "";
-  const platform = here + "localhost" + port;
-  const alpha = here + "alpha.localhost" + port;
+  const platform = location.protocol + "//localhost" + port;
+  const shared = location.pathname.startsWith("/p/");
+  const alpha = shared ? platform + "/p/alpha" : location.protocol + "//alpha.localhost" + port;
   const seen = [];
   async function read(name, url) {
     try {
       const answer = await fetch(url, {credentials: "include"});
-      seen.push(name + ": READ " + answer.status + " " + (await answer.text()).length);
-    } catch (error) { seen.push(name + ": blocked"); }
+      const text = await answer.text();
+      seen.push(name + ": READ " + answer.status + " " + text.length);
+      return new DOMParser().parseFromString(text, "text/html");
+    } catch (error) { seen.push(name + ": blocked"); return null; }
   }
-  async function post(name, url, fields) {
-    const body = new URLSearchParams(fields);
+  async function post(name, url, form, fields) {
+    const body = form ? new FormData(form) : new FormData();
+    for (const [key, value] of Object.entries(fields)) body.set(key, value);
     try {
-      await fetch(url, {method: "POST", body, mode: "no-cors", credentials: "include"});
-      seen.push(name + ": sent");
+      const answer = await fetch(url, {method: "POST", body, credentials: "include",
+                                        mode: form ? "cors" : "no-cors"});
+      seen.push(name + ": sent " + answer.status);
     } catch (error) { seen.push(name + ": blocked"); }
   }
   await read("admin", platform + "/admin/");
-  await read("admin-users", platform + "/admin/platform/user/");
-  await read("alpha", alpha + "/");
-  await post("make-superuser", platform + "/admin/platform/user/{{ target }}/change/",
-             {username: "dave", is_superuser: "on", is_staff: "on", is_active: "on"});
-  await post("alpha-note", alpha + "/note", {text: "from gamma"});
+  const change = platform + "/admin/platform/user/{{ target }}/change/";
+  const user = await read("admin-user", change);
+  await post("make-superuser", change, user && user.querySelector("#user_form"),
+             {is_superuser: "on", is_staff: "on"});
+  const page = await read("alpha", alpha + "/");
+  await post("alpha-note", alpha + "/note", page && page.querySelector("#note"),
+             {text: "from gamma"});
   seen.push("cookies: " + document.cookie);
   document.getElementById("result").textContent = seen.join("\\n") + "\\ndone";
 })();
@@ -187,11 +194,12 @@ proxy_mode = true
 @contextlib.contextmanager
 def origins_platform(workdir: Path, **settings: str) -> Iterator[Platform]:
     """Serve the platform with an origin per project (unless `settings` say otherwise)."""
+    NOTES.clear()
     with (
         LiveServer(pages_service(workdir / "pages")) as pages,
         LiveServer(proxied_app()) as proxied,
     ):
-        env = platform_env(workdir / "data", PLUGIT_PROJECTS_DOMAIN=DOMAIN, **settings)
+        env = platform_env(workdir / "data", **{"PLUGIT_PROJECTS_DOMAIN": DOMAIN, **settings})
         env = {name: value for name, value in env.items() if value != ""}  # "": unset
         apply(env, workdir, platform_file(pages.url, proxied.url))
         with serving(env, workdir) as running:
