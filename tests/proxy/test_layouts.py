@@ -163,6 +163,22 @@ async def test_an_error_page_of_a_legacy_project_is_whole(
     assert "<!--plugit:slot" not in response.text
 
 
+async def test_a_legacy_project_shows_its_error_pages_in_the_legacy_layout(
+    proxy_factory: ProxyFactory, service: LiveServer
+) -> None:
+    client = proxy_factory(service.url, live=True, layout="legacy").client
+    response = await client.get("/plugIt/no/such/page")
+    assert response.status_code == 404
+    html = response.text
+    assert script_sources(html) == [
+        "/static/jquery/jquery.min.js",
+        "/static/bootstrap3/js/bootstrap.min.js",
+    ]
+    assert "/static/bootstrap3/css/bootstrap.min.css" in html
+    assert 'data-toggle="dropdown"' in html  # the legacy header, not Bootstrap 5's
+    assert "data-bs-toggle" not in html
+
+
 def test_unknown_layout_is_refused_by_name() -> None:
     with pytest.raises(ConfigurationError, match="'bootstrap3'"):
         Project(key="x", name="x", mount="/x/", service_urls=("http://a",), layout="bootstrap3")

@@ -101,6 +101,19 @@ async def test_html_goes_into_the_layout_with_the_token(
     assert "<p id='got'>x</p>" in posted.text
 
 
+async def test_html_goes_into_the_project_layout(
+    proxy_factory: ProxyFactory, proxied: LiveServer
+) -> None:
+    client = proxy_factory(proxied.url, live=True, proxy_mode=True, layout="legacy").client
+    response = await client.get("/plugIt/deep/page")
+    assert response.status_code == 200
+    assert "<h1 id='title'>Proxied /deep/page</h1>" in response.text
+    assert '<script src="/static/jquery/jquery.min.js">' in response.text
+    assert "/static/bootstrap3/css/bootstrap.min.css" in response.text
+    assert 'data-toggle="dropdown"' in response.text
+    assert "data-bs-toggle" not in response.text
+
+
 async def test_no_template_answer_is_streamed_alone(
     proxy_factory: ProxyFactory, proxied: LiveServer
 ) -> None:

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from plugit.protocol import CSRF_TOKEN_PLACEHOLDER
 
+from ..config import LAYOUT_MODERN
 from ..rendering import apply_slots
 from .render import finish_html
 from .state import Page, PageError, Runtime
@@ -16,25 +17,30 @@ __all__ = ["error_response"]
 
 
 def error_response(
-    runtime: Runtime, page: Page | None, error: PageError, *, kind: str = "page"
+    runtime: Runtime,
+    page: Page | None,
+    error: PageError,
+    *,
+    kind: str = "page",
+    layout: str = LAYOUT_MODERN,
 ) -> Response:
-    """Answer `error` the way the page would have answered (`page`, `bare` or `json`)."""
+    """Answer `error` in `layout`, the way the page would have answered (`page`, `bare`, `json`)."""
     if error.status == 304:
         return Response(status_code=304)
     if kind == "json":
         body = json.dumps({"error": error.title, "message": error.message, "status": error.status})
         return Response(body, status_code=error.status, media_type="application/json")
-    html = _error_html(runtime, error)
+    html = _error_html(runtime, error, layout)
     if kind == "page":
-        html = finish_html(runtime, page, html)
+        html = finish_html(runtime, page, html, layout=layout)
     else:
         html = apply_slots(html, {"header": "", "menu": ""})
     return Response(html, status_code=error.status, media_type="text/html")
 
 
-def _error_html(runtime: Runtime, error: PageError) -> str:
+def _error_html(runtime: Runtime, error: PageError, layout: str) -> str:
     """Render the error template (once per error text: a dead service's pages come in bursts)."""
-    key = (error.status, error.title, error.message)
+    key = (layout, error.status, error.title, error.message)
     html = runtime.error_pages.get(key)
     if html is None:
         # Only what the key and the runtime hold: the same error renders the same text.
@@ -46,6 +52,6 @@ def _error_html(runtime: Runtime, error: PageError) -> str:
             "ebuio_platformName": runtime.config.platform_name,
             "csrf_token": CSRF_TOKEN_PLACEHOLDER,
         }
-        html = runtime.renderer.render_own("plugIt/error.html", context)
+        html = runtime.renderer.render_own("plugIt/error.html", context, layout)
         runtime.error_pages.put(key, html)
     return html

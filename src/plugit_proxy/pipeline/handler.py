@@ -140,7 +140,7 @@ class PageHandler:
                 logger.exception("unexpected failure on %s", where)
                 problem = PageError(500, "Proxy error", "The proxy failed to build this page.")
         try:
-            return error_response(self.runtime, page, problem, kind=kind)
+            return error_response(self.runtime, page, problem, kind=kind, layout=project.layout)
         except Exception:
             logger.exception("could not render the error page for %s", where)
             return Response(f"{problem.status} {problem.title}", status_code=problem.status)

@@ -90,9 +90,12 @@ async def _respond(page: Page, answer: UpstreamAnswer) -> Response:
     html = (await answer.buffer(limits.max_body, limits.timeout)).decode("utf-8", "replace")
     context = {"body": html, "STATIC_URL": page.runtime.config.static_url}
     context["ebuio_platformName"] = page.runtime.config.platform_name
-    wrapped = page.runtime.renderer.render_own("plugIt/proxied.html", context)
+    layout = page.project.layout
+    wrapped = page.runtime.renderer.render_own("plugIt/proxied.html", context, layout)
     return Response(
-        finish_html(page.runtime, page, wrapped), headers=headers, media_type="text/html"
+        finish_html(page.runtime, page, wrapped, layout=layout),
+        headers=headers,
+        media_type="text/html",
     )
 
 
