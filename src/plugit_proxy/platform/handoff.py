@@ -12,8 +12,8 @@ signs them out everywhere.
 
 Signing out: the platform session carries a random sign-in id, copied into every project
 session it hands off to; signing out of the platform marks that id as ended in the cache, and
-the identity lookup refuses project sessions whose id has ended (one cache read, fetched
-with the account record).
+the identity lookup refuses project sessions whose id has ended (one small cache read beside
+the account record's, on project origins only).
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ class PlatformIdentities:
         signin = await session.get(SIGNIN_SESSION_KEY)
         if signin is None:
             record = await self.account(pk)
-        else:  # handed off from a platform sign-in: one cache read tells both
+        else:  # handed off from a platform sign-in: still signed in there?
             found = await self.cache.aget_many([account_key(pk), signed_out_key(str(signin))])
             if found.get(signed_out_key(str(signin))):
                 return None

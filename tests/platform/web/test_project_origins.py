@@ -7,19 +7,33 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
+from uuid import uuid4
 
 import httpx
 import pytest
 from django.core import signing
 from plugit_origins_kit import browser, csrf_field, origin, origins_platform
-from plugit_platform_launch import SECRET_KEY, Platform, sign_in
+from plugit_platform_launch import (
+    REDIS_URL,
+    SECRET_KEY,
+    Platform,
+    check_postgres_and_redis,
+    sign_in,
+)
 
 from plugit_proxy.platform.handoff import HANDOFF_SALT
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    with origins_platform(tmp_path_factory.mktemp("origins")) as running:
+@pytest.fixture(scope="module", params=["embedded", pytest.param("redis", marks=pytest.mark.redis)])
+def platform(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """The platform on the embedded stores, and with Redis (cache, sessions, nonces)."""
+    settings = {}
+    if request.param == "redis":
+        check_postgres_and_redis()
+        settings = {"PLUGIT_REDIS_URL": REDIS_URL, "PLUGIT_CACHE_PREFIX": f"origins-{uuid4().hex}"}
+    with origins_platform(tmp_path_factory.mktemp("origins"), **settings) as running:
         yield running
 
 
