@@ -55,9 +55,11 @@ __all__ = [
     "call_headers",
     "check_user_info",
     "data_problem",
+    "fetch_status",
     "is_file",
     "is_reserved",
     "meta_networks",
+    "meta_problem",
     "orga_params",
     "param_value",
     "passed_headers",
@@ -68,7 +70,6 @@ __all__ = [
     "restricted",
     "session_cookie",
     "set_session_values",
-    "template_status",
     "user_params",
 ]
 
@@ -365,11 +366,20 @@ def data_problem(kind: Kind, data: object) -> str | None:
     return None
 
 
-def template_status(status: int) -> int:
-    """Give the page's status from `GET template<route>`'s: 200, 404 when missing, else 502.
+def fetch_status(status: int) -> int:
+    """Map the status of `GET meta<route>` or `GET template<route>` to the page's.
 
+    200 is found; a 4xx means "no such page" (404); anything else is a broken service, the
+    proxy's own 502 (docs/protocol.md, "A broken meta or template call is not not found").
     A page whose meta has no `template_tag` has no template: a 404 without any call.
     """
     if status == 200:
         return 200
     return 404 if 400 <= status < 500 else 502
+
+
+def meta_problem(meta: object) -> str | None:
+    """Say why a meta answer is not a meta object (the proxy's own 502), or None."""
+    if not isinstance(meta, dict) or not isinstance(meta.get("template_tag"), str):
+        return "the meta has no template_tag"
+    return None

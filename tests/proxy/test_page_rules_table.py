@@ -51,6 +51,7 @@ from plugit.utils import (
 from plugit_proxy.asgi import build_application
 
 from .conftest import fresh_cache, make_config
+from .services import raw_service
 
 MOUNT = "/plugIt/"
 JSON = {"content-type": "application/json"}
@@ -439,3 +440,17 @@ def test_session_values_come_back_alike(
     assert (
         _received["plain"]["session"] == through_proxy == {"header": ["blue"], "cookie": ["blue"]}
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "expected"),
+    [(b"{not json", 200, 502), (b'{"x": 1}', 200, 502), (b"oops", 503, 502), (b"{}", 404, 404)],
+)
+def test_broken_meta_alike(body: bytes, code: int, expected: int) -> None:
+    """A meta call that says 4xx is "no such page"; any other failure is the proxy's 502."""
+    with LiveServer(raw_service(body, status=code)) as service:
+        app = build_application(make_config(service.url), cache=fresh_cache())
+        with LiveServer(app) as proxy:
+            assert httpx.get(f"{proxy.url}{MOUNT}somewhere", timeout=10).status_code == expected
+        with ServiceClient.at(service.url) as kit:
+            assert kit.get("/somewhere").status_code == expected

@@ -35,11 +35,12 @@ class Page:
     """What the proxy would give the browser for one request, and what it sent the service.
 
     `status_code` is the browser's status: 200; 302 with `redirect`; 403 with `denied_by`
-    naming the refusing rule (the action was not called); 404 without meta, for a service
-    status the proxy does not pass through (a service's own 502/503/504 included), or for a
-    page whose template is missing; 304/401/403/404/429 passed through; 500; 502 when the
-    action's answer cannot make the page (not JSON, or xml_only without `xml`), as the
-    proxy's own failure. `answer` is what the proxy made of the action's answer (see
+    naming the refusing rule (the action was not called); 404 when the meta call says 4xx,
+    for a service status the proxy does not pass through (a service's own 502/503/504
+    included), or for a page whose template is missing; 304/401/403/404/429 passed through;
+    500; 502, the proxy's own failure, when the meta or template call fails otherwise or
+    the action's answer cannot make the page (not JSON, or xml_only without `xml`).
+    `answer` is what the proxy made of the action's answer (see
     `plugit.pagerules.read_answer`), None when it was not called.
     `meta`, `data` (the action's JSON), `template` (its text, when the page renders one),
     `session` (what SetSession stored), `is_file`, `content`, `headers` and `etag` come from
@@ -117,8 +118,8 @@ Flow = Generator[Outgoing, httpx.Response, Page]
 def page_flow(request: PageRequest) -> Flow:
     """Meta, access rules, action, template: yield each service call, return the page."""
     meta = read_meta((yield Outgoing("GET", PATH_META + request.route)))
-    if meta is None:
-        return Page(status_code=404)
+    if isinstance(meta, int):
+        return Page(status_code=meta)
     check_user_info(meta, request.route, request.user_fields)
     seen = visitor(request)
     denied = pagerules.refused_rule(meta, seen, orga_mode=request.orga_mode)
@@ -129,7 +130,7 @@ def page_flow(request: PageRequest) -> Flow:
     if page.status_code == 200 and _renders(page, meta):
         tag = meta.get("template_tag", "")
         if not tag:
-            return dataclasses.replace(page, status_code=pagerules.template_status(404))
+            return dataclasses.replace(page, status_code=404)
         page = with_template(page, (yield Outgoing("GET", PATH_TEMPLATE + request.route)))
     return page
 
@@ -141,17 +142,17 @@ def _renders(page: Page, meta: Meta) -> bool:
 
 
 # -- Meta and access -------------------------------------------------------------------------------
-def read_meta(response: httpx.Response) -> Meta | None:
-    """The meta object, or None when the service has none (error status or not a JSON object)."""
-    if response.status_code != 200:
-        return None
+def read_meta(response: httpx.Response) -> Meta | int:
+    """The meta object, or the page's status without one: 404 (no such action) or 502."""
+    status = pagerules.fetch_status(response.status_code)
+    if status != 200:
+        return status
     try:
         meta = response.json()
     except ValueError:
-        return None
-    if not isinstance(meta, dict):
-        return None
-    meta.setdefault("template_tag", "")
+        return 502
+    if pagerules.meta_problem(meta) is not None:
+        return 502
     return cast(Meta, meta)
 
 
@@ -246,7 +247,7 @@ def _data(response: httpx.Response, kind: pagerules.Kind) -> tuple[Any, str | No
 
 def with_template(page: Page, response: httpx.Response) -> Page:
     """Attach the template text; a page whose template is missing is a 404."""
-    status = pagerules.template_status(response.status_code)
+    status = pagerules.fetch_status(response.status_code)
     if status == 200:
         return dataclasses.replace(page, template=response.text)
     return dataclasses.replace(page, status_code=status)

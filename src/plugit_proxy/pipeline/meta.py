@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 from hashlib import sha256
 from typing import cast
 
+from plugit.pagerules import fetch_status, meta_problem
 from plugit.protocol import (
     HEADER_META_EXPIRE,
     PATH_META,
@@ -64,13 +65,15 @@ async def _fetch(runtime: Runtime, project: Project, route: str, key: str) -> Me
     base = runtime.upstream.pick(project)
     url = service_url(base, PATH_META, route)
     answer = await runtime.upstream.send(Request(method="GET", url=url, service=base))
-    if answer.status == 404 or 400 <= answer.status < 500:
+    status = fetch_status(answer.status)
+    if status == 404:
         raise MetaNotFound(route)
-    if answer.status != 200:
+    if status != 200:
         raise ProtocolViolation(f"the service answered {answer.status} to the meta call", url=url)
     meta = answer.json()
-    if not isinstance(meta, dict) or not isinstance(meta.get("template_tag"), str):
-        raise ProtocolViolation("the meta has no template_tag", url=url)
+    problem = meta_problem(meta)
+    if problem is not None:
+        raise ProtocolViolation(problem, url=url)
     ttl = meta_max_age(answer.headers.get(HEADER_META_EXPIRE))
     if ttl > 0:
         await runtime.cache.aset(key, meta, ttl)

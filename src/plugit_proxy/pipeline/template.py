@@ -6,6 +6,7 @@ from hashlib import md5
 
 from django.template.base import Template
 
+from plugit.pagerules import fetch_status
 from plugit.protocol import PATH_TEMPLATE
 
 from ..config import Project
@@ -51,9 +52,10 @@ async def _fetch(
     base = runtime.upstream.pick(project)
     url = service_url(base, PATH_TEMPLATE, route)
     answer = await runtime.upstream.send(Request(method="GET", url=url, service=base))
-    if 400 <= answer.status < 500:
+    status = fetch_status(answer.status)
+    if status == 404:
         raise TemplateNotFound(route)
-    if answer.status != 200:
+    if status != 200:
         raise ProtocolViolation(
             f"the service answered {answer.status} to the template call", url=url
         )
