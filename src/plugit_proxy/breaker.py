@@ -1,14 +1,29 @@
-"""Circuit breakers: stop calling a service instance that keeps failing to answer, for a while.
+"""Circuit breakers: stop calling what keeps failing to answer, for a while.
 
-One breaker per service base URL, per process. CLOSED lets every call through; after
-`failures` consecutive connection failures or timeouts it is OPEN: calls are refused at once,
-without touching the network, for `cooldown` seconds. Then it is HALF-OPEN: one trial call at
-a time goes through; an answer closes it, a failure opens it again. Any HTTP answer (4xx and
-5xx too) counts as success: it proves the service is alive.
+A breaker is CLOSED: every call goes through; after `failures` consecutive failures it is
+OPEN: calls are refused at once, without touching the network, for `cooldown` seconds. Then
+it is HALF-OPEN: one trial call at a time goes through; an answer closes it, a failure opens
+it again. Any HTTP answer (4xx and 5xx too) counts as success: it proves the peer is alive.
 
-A failure counts only when the service has not answered anything since that call started: one
-hung action times out many calls at once, but while the service's other calls are answered it
-is alive, and its other pages must not be refused.
+There are two kinds, per process:
+
+* one per **service instance** (its base URL), which counts only what proves the instance
+  down: refused, reset or unreachable connections, connect timeouts, and a failed health
+  probe (`GET ping` with a short deadline). When it is open, every page of the instance is a
+  503 at once, and round robin skips it.
+* one per **route** of an instance (`action/slow`, `meta/slow`...), which counts the timeouts
+  of that route only. A slow page therefore becomes a fast 503 of its own after a few
+  timeouts, while its healthy neighbours keep answering: anyone can make a page slow (a
+  costly search), nobody can take the whole service down with it. When a route opens, the
+  upstream client probes the instance once (`ping`); only a probe that fails too (a hung
+  or dead instance) opens the instance's circuit.
+
+Route breakers are made on a route's first timeout and dropped when it answers again, and at
+most `max_routes` are kept (the oldest go first): random paths cannot grow memory.
+
+A failure counts only when the breaker's peer has not answered anything since that call
+started: one hung action times out many calls at once, but they are one verdict, not many.
+The clock is injectable (tests drive it by hand).
 """
 
 from __future__ import annotations
@@ -19,6 +34,8 @@ import time
 from collections.abc import Callable
 
 __all__ = ["Breaker", "Breakers", "State"]
+
+MAX_ROUTES = 1024
 
 logger = logging.getLogger("plugit_proxy.breaker")
 
@@ -32,10 +49,13 @@ class State(enum.Enum):
 
 
 class Breaker:
-    """The circuit of one service instance (not thread-safe: one event loop owns it)."""
+    """The circuit of one instance or route (not thread-safe: one event loop owns it)."""
 
-    def __init__(self, url: str, *, failures: int, cooldown: float, clock: Clock) -> None:
+    def __init__(
+        self, url: str, *, failures: int, cooldown: float, clock: Clock, what: str = "service"
+    ) -> None:
         self.url = url
+        self.what = what  # for the log: "service" (an instance) or "page" (a route)
         self.threshold = failures
         self.cooldown = cooldown
         self._clock = clock
@@ -82,25 +102,43 @@ class Breaker:
             alive = None
         if alive:
             if self.state is not State.CLOSED:
-                logger.warning("circuit of service %s closed: it answers again", self.url)
+                logger.warning("circuit of %s %s closed: it answers again", self.what, self.url)
             self.state, self._failures, self._trial = State.CLOSED, 0, False
         elif alive is None:
             if trial:
                 self._trial = False  # the next caller makes the trial
         elif trial:
-            logger.info("circuit of service %s stays open: the trial call failed", self.url)
+            logger.info("circuit of %s %s stays open: the trial call failed", self.what, self.url)
             self._open()
         elif self.state is State.CLOSED:
             self._failures += 1
             if self._failures >= self.threshold:
                 logger.warning(
-                    "circuit of service %s opened after %d failures in a row; "
+                    "circuit of %s %s opened after %d failures in a row; "
                     "its calls are refused for %g s",
+                    self.what,
                     self.url,
                     self._failures,
                     self.cooldown,
                 )
                 self._open()
+
+    def trip(self, reason: str) -> None:
+        """Open the circuit now (a failed health probe), unless it is open already."""
+        if self.state is not State.OPEN:
+            logger.warning(
+                "circuit of %s %s opened: %s; its calls are refused for %g s",
+                self.what,
+                self.url,
+                reason,
+                self.cooldown,
+            )
+            self._open()
+
+    @property
+    def idle(self) -> bool:
+        """Tell whether the breaker holds nothing worth keeping (closed, no failure counted)."""
+        return self.state is State.CLOSED and self._failures == 0
 
     def _open(self) -> None:
         self.state, self._opened_at, self._trial = State.OPEN, self._clock(), False
@@ -110,27 +148,57 @@ class Breaker:
 
 
 class Breakers:
-    """The breakers of one process, by service base URL; `failures=0` disables them."""
+    """The breakers of one process, by instance and by route; `failures=0` disables them."""
 
-    def __init__(self, *, failures: int, cooldown: float, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        failures: int,
+        cooldown: float,
+        clock: Clock = time.monotonic,
+        max_routes: int = MAX_ROUTES,
+    ) -> None:
         self.failures = failures
         self.cooldown = cooldown
+        self.max_routes = max_routes
         self._clock = clock
         self._breakers: dict[str, Breaker] = {}
+        self._routes: dict[tuple[str, str], Breaker] = {}
 
     def get(self, url: str) -> Breaker | None:
-        """The breaker of the service at base URL `url` (None when disabled)."""
+        """The breaker of the service instance at base URL `url` (None when disabled)."""
         if self.failures <= 0 or not url:
             return None
         breaker = self._breakers.get(url)
         if breaker is None:
-            breaker = Breaker(
-                url, failures=self.failures, cooldown=self.cooldown, clock=self._clock
-            )
+            breaker = self._breaker(url, "service")
             self._breakers[url] = breaker
         return breaker
 
+    def route(self, url: str, route: str, *, create: bool = False) -> Breaker | None:
+        """The breaker of one route of instance `url`: None until it first failed (or `create`)."""
+        if self.failures <= 0 or not url:
+            return None
+        key = (url, route)
+        breaker = self._routes.get(key)
+        if breaker is None and create:
+            while len(self._routes) >= self.max_routes:
+                del self._routes[next(iter(self._routes))]  # the oldest
+            breaker = self._routes[key] = self._breaker(url + route, "page")
+        return breaker
+
+    def settle(self, url: str, route: str) -> None:
+        """Drop the breaker of a route that answers again (it counts nothing any more)."""
+        breaker = self._routes.get((url, route))
+        if breaker is not None and breaker.idle:
+            del self._routes[(url, route)]
+
     def available(self, url: str) -> bool:
-        """Tell whether a call to `url` would be let through now."""
+        """Tell whether a call to instance `url` would be let through now."""
         breaker = self._breakers.get(url) if self.failures > 0 else None
         return breaker is None or breaker.available()
+
+    def _breaker(self, url: str, what: str) -> Breaker:
+        return Breaker(
+            url, failures=self.failures, cooldown=self.cooldown, clock=self._clock, what=what
+        )

@@ -102,10 +102,16 @@ class UpstreamConfig:
     timeout: float = 30.0
     max_body: int = 10 * 1024 * 1024
     pool_size: int = 100
-    # The circuit breaker of each service instance: open after this many connection failures
-    # or timeouts in a row (0: never), for this many seconds.
+    # The circuit breakers (breaker.py): an instance's opens after this many connection
+    # failures in a row, a route's after this many timeouts in a row (0: never), for this many
+    # seconds; a route that opens makes the client probe the instance (`ping`, this deadline).
     breaker_failures: int = 5
     breaker_cooldown: float = 10.0
+    probe_timeout: float = 2.0
+    # The bulkhead of each instance (bulkhead.py): at most this many calls in flight (0: no
+    # limit); a call waits this many seconds for a slot, then is a 503.
+    instance_connections: int = 20
+    instance_queue_timeout: float = 1.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,6 +3,14 @@
 Every call has a connect deadline and a total deadline. Buffered bodies are capped; bodies
 the proxy passes on untouched (media, files, proxy-mode pages) are streamed, with the total
 deadline applied to the wait for the headers and an idle deadline between chunks.
+
+Every call also goes through two guards (docs/running-the-proxy.md, "When a service is slow
+or down"): the instance's bulkhead (`bulkhead.py`: a bounded share of concurrent calls per
+instance, so a hung service cannot take the other services' connections) and the circuit
+breakers (`breaker.py`): a connection failure counts against the instance, a timeout against
+the route only, and a route that opens makes the client probe the instance (`GET ping`, a
+short deadline); only a failed probe opens the instance's circuit, so a slow page never takes
+its healthy neighbours down.
 """
 
 from __future__ import annotations
@@ -20,17 +28,21 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from plugit.exceptions import PlugItError
+from plugit.protocol import PATH_PING
 
-from .breaker import Breakers
+from .breaker import Breaker, Breakers, State
+from .bulkhead import Bulkheads, Full, Release
 from .config import Project, UpstreamConfig
 
 __all__ = [
     "BodyStream",
     "CircuitOpen",
+    "ConnectTimeout",
     "ProtocolViolation",
     "SingleFlight",
     "Upstream",
     "UpstreamAnswer",
+    "UpstreamBusy",
     "UpstreamError",
     "UpstreamTimeout",
     "UpstreamUnavailable",
@@ -67,10 +79,18 @@ class CircuitOpen(UpstreamUnavailable):
     status = 503
 
 
+class UpstreamBusy(CircuitOpen):
+    """Every connection the service instance may use stayed busy: refused without calling."""
+
+
 class UpstreamTimeout(UpstreamError):
     """The service did not answer before the deadline."""
 
     status = 504
+
+
+class ConnectTimeout(UpstreamTimeout):
+    """The service did not even accept the connection before the connect deadline."""
 
 
 class ProtocolViolation(UpstreamError):
@@ -83,6 +103,11 @@ class BodyStream:
     def __init__(self, response: aiohttp.ClientResponse, idle_timeout: float) -> None:
         self._response = response
         self._idle_timeout = idle_timeout
+        self._on_close: Release | None = None
+
+    def on_close(self, release: Release) -> None:
+        """Call `release` once the body is closed (it gives the instance's slot back)."""
+        self._on_close = release
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
@@ -112,6 +137,9 @@ class BodyStream:
     def close(self) -> None:
         """Release the connection (to the pool when the body was read to the end)."""
         self._response.release()
+        if self._on_close is not None:
+            release, self._on_close = self._on_close, None
+            release()
 
 
 @dataclass(slots=True)
@@ -179,7 +207,11 @@ class Upstream:
     def __init__(self, config: UpstreamConfig) -> None:
         self.config = config
         self.breakers = Breakers(failures=config.breaker_failures, cooldown=config.breaker_cooldown)
+        self.bulkheads = Bulkheads(
+            limit=config.instance_connections, wait=config.instance_queue_timeout
+        )
         self._session: aiohttp.ClientSession | None = None
+        self._probing: set[str] = set()  # instances being probed: one probe at a time
 
     async def start(self) -> None:
         """Open the connection pool (call from the running event loop)."""
@@ -209,30 +241,113 @@ class Upstream:
         return project.pick_service_url(self.breakers.available)
 
     async def send(self, request: Request) -> UpstreamAnswer:
-        """Make the call unless the instance's circuit is open (`CircuitOpen`, at once)."""
-        breaker = self.breakers.get(request.service)
-        if breaker is None:
-            return await self._send(request)
-        started = breaker.now()
-        admitted = breaker.admit()
+        """Make the call unless a circuit is open or the instance is busy (503s, at once)."""
+        instance = self.breakers.get(request.service)
+        if instance is None:
+            return await self._slotted(request)
+        service = request.service
+        route = request.url.removeprefix(service)
+        page = self.breakers.route(service, route)
+        started = instance.now()
+        admitted = instance.admit()
         if admitted is None:
             raise CircuitOpen(
                 "the service failed to answer several times in a row; "
                 "the proxy tries it again shortly",
                 url=request.url,
             )
-        alive: bool | None = None  # stays None when cancelled: no verdict on the service
+        page_admitted = State.CLOSED if page is None else page.admit()
+        if page_admitted is None:
+            instance.done(admitted, None)
+            raise CircuitOpen(
+                "this page did not answer in time several times in a row; "
+                "the proxy tries it again shortly",
+                url=request.url,
+            )
+        # Whether the instance, and the route, proved alive; None: no verdict (cancelled...).
+        alive: bool | None = None
+        route_alive: bool | None = None
         try:
-            answer = await self._send(request)
-            alive = True
-        except (UpstreamTimeout, UpstreamUnavailable):
-            alive = False
+            answer = await self._slotted(request)
+            alive = route_alive = True
+        except UpstreamBusy:
+            raise  # nothing was sent: no verdict
+        except (ConnectTimeout, UpstreamUnavailable):
+            alive = False  # refused, reset, unreachable: the instance itself is down
+            raise
+        except UpstreamTimeout:
+            route_alive = False  # connected, but this route did not answer in time
             raise
         except ProtocolViolation:
-            alive = True  # it answered, just not well
+            alive = route_alive = True  # it answered, just not well
             raise
         finally:
-            breaker.done(admitted, alive, started)
+            instance.done(admitted, alive, started)
+            if self._judge_route(service, route, page, page_admitted, route_alive, started):
+                await self._probe(service, instance)
+        return answer
+
+    def _judge_route(
+        self,
+        service: str,
+        route: str,
+        page: Breaker | None,
+        admitted: State,
+        alive: bool | None,
+        started: float,
+    ) -> bool:
+        """Count a call's outcome against its route; tell whether that just opened it."""
+        if page is None:
+            if not alive:  # made on the first timeout only: answers cost nothing
+                page = self.breakers.route(service, route, create=alive is False)
+            if page is None:
+                return False
+        was_open = page.state is State.OPEN
+        page.done(admitted, alive, started)
+        if alive:
+            self.breakers.settle(service, route)
+        return not was_open and page.state is State.OPEN
+
+    async def _probe(self, service: str, instance: Breaker) -> None:
+        """Check that the instance still answers `ping`; open its circuit if it does not.
+
+        The call that opened a route makes the probe before giving its 504 (one probe per
+        instance at a time), outside the bulkhead: the slow route may hold all its slots.
+        """
+        if service in self._probing:
+            return
+        self._probing.add(service)
+        deadline = self.config.probe_timeout
+        try:
+            async with asyncio.timeout(deadline):
+                url = URL(service + PATH_PING, encoded=True)
+                async with self.session.get(url, allow_redirects=False) as response:
+                    await response.read()
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            failure = str(error) or f"no answer within {deadline:g} s"
+            instance.trip(f"a page kept timing out and the health probe failed ({failure})")
+        else:
+            logger.info("a page of service %s keeps timing out; the service answers", service)
+        finally:
+            self._probing.discard(service)
+
+    async def _slotted(self, request: Request) -> UpstreamAnswer:
+        """Make the call within the instance's share of connections (`UpstreamBusy` if none)."""
+        try:
+            release = await self.bulkheads.enter(request.service)
+        except Full:
+            raise UpstreamBusy(
+                "every connection to the service is busy; try again shortly", url=request.url
+            ) from None
+        try:
+            answer = await self._send(request)
+        except BaseException:
+            release()
+            raise
+        if answer.stream is None:
+            release()
+        else:
+            answer.stream.on_close(release)
         return answer
 
     async def _send(self, request: Request) -> UpstreamAnswer:
@@ -262,6 +377,11 @@ class Upstream:
                 return _answer(response, request.url, body=body)
         except UpstreamError:
             raise
+        except aiohttp.ConnectionTimeoutError:
+            raise ConnectTimeout(
+                f"the service did not accept a connection within {config.connect_timeout:g} s",
+                url=request.url,
+            ) from None
         except (TimeoutError, aiohttp.ServerTimeoutError):
             raise UpstreamTimeout(
                 f"the service did not answer within {config.timeout:g} s", url=request.url

@@ -20,7 +20,7 @@ from plugit_proxy.breaker import Breaker, Breakers, State
 from plugit_proxy.config import Project, ProxyConfig, UpstreamConfig
 from plugit_proxy.upstream import CircuitOpen, Request, Upstream, UpstreamUnavailable
 
-from .conftest import fresh_cache
+from .conftest import ProxyFactory, fresh_cache
 from .services import build_demo_service, raw_service
 from .test_failures import closed_port
 
@@ -219,7 +219,11 @@ async def test_open_circuit_answers_at_once_and_spares_other_services(
         dead = Project(key="a", name="A", mount="/a/", service_urls=(server.url,), menu_action=None)
         fine = Project(key="b", name="B", mount="/b/", service_urls=(demo_service.url,))
         upstream = UpstreamConfig(
-            connect_timeout=0.5, timeout=0.5, breaker_failures=2, breaker_cooldown=1.0
+            connect_timeout=0.5,
+            timeout=0.5,
+            breaker_failures=2,
+            breaker_cooldown=1.0,
+            probe_timeout=0.3,
         )
         app = build_application(
             ProxyConfig(upstream=upstream, projects=(dead, fine)), cache=fresh_cache()
@@ -234,11 +238,12 @@ async def test_open_circuit_answers_at_once_and_spares_other_services(
             service.heal()
             await app.shutdown()
     logged = [r.getMessage() for r in caplog.records if r.name == "plugit_proxy.breaker"]
-    assert len(logged) == 2
-    assert "opened" in logged[0]
-    assert server.url in logged[0]
-    assert "closed" in logged[1]
-    assert server.url in logged[1]
+    assert len(logged) == 4
+    assert f"page {server.url}/meta/public opened" in logged[0]  # the route's timeouts
+    assert f"service {server.url}/ opened" in logged[1]  # then the probe: no answer either
+    assert "health probe failed" in logged[1]
+    assert f"service {server.url}/ closed" in logged[2]
+    assert f"page {server.url}/meta/public closed" in logged[3]
 
 
 async def _walk_through_the_circuit(client: httpx.AsyncClient, service: Hangable) -> None:
@@ -256,6 +261,8 @@ async def _walk_through_the_circuit(client: httpx.AsyncClient, service: Hangable
     assert refused.status_code == 503
     assert "temporarily unavailable" in refused.text
     assert "plugit-header" in refused.text
+    assert service.calls == calls
+    assert (await client.get("/a/")).status_code == 503  # the whole instance: the probe failed
     assert service.calls == calls
     assert (await client.get("/b/public")).status_code == 200
 
@@ -287,3 +294,52 @@ def test_failures_of_calls_started_before_an_answer_are_no_verdict() -> None:
         assert call is not None
         circuit.done(call, alive=False, started=fail_since)
     assert circuit.state is State.OPEN
+
+
+async def test_a_slow_page_never_takes_its_healthy_neighbours_down(
+    proxy_factory: ProxyFactory, demo_service: LiveServer
+) -> None:
+    upstream = UpstreamConfig(
+        connect_timeout=0.5, timeout=0.3, breaker_failures=2, breaker_cooldown=60, probe_timeout=2
+    )
+    handle = proxy_factory(demo_service.url, live=True, upstream=upstream, menu_action=None)
+    client = handle.client
+    slow = [(await client.get("/plugIt/slow")).status_code for _ in range(8)]
+    assert slow[:2] == [504, 504]
+    assert set(slow[2:]) == {503}  # the slow page alone: refused at once for the cool-down
+    for _ in range(3):
+        assert (await client.get("/plugIt/public")).status_code == 200
+        echoed = await client.get("/plugIt/echo?x=1")
+        assert echoed.status_code == 200
+        assert echoed.json()["args"]["x"] == ["1"]
+
+
+async def test_a_dead_instance_still_opens_its_circuit(proxy_factory: ProxyFactory) -> None:
+    upstream = UpstreamConfig(connect_timeout=0.5, timeout=0.5, breaker_failures=2)
+    handle = proxy_factory(f"http://127.0.0.1:{closed_port()}", live=True, upstream=upstream)
+    first = [(await handle.client.get(f"/plugIt/page{n}")).status_code for n in range(2)]
+    assert first == [502, 502]  # refused connections: the instance itself is down
+    refused = await handle.client.get("/plugIt/another/page")
+    assert refused.status_code == 503
+    assert "temporarily unavailable" in refused.text
+
+
+def test_route_breakers_are_made_on_failure_dropped_on_answer_and_bounded() -> None:
+    breakers = Breakers(failures=2, cooldown=10, clock=FakeClock(), max_routes=3)
+    assert breakers.route("http://a/", "action/x") is None  # nothing kept for answered routes
+    slow = breakers.route("http://a/", "action/x", create=True)
+    assert slow is not None
+    fail(slow, 2)
+    assert slow.state is State.OPEN
+    instance = breakers.get("http://a/")
+    assert instance is not None
+    assert instance.state is State.CLOSED
+    assert breakers.available("http://a/")
+    for n in range(5):  # random paths cannot grow memory: the oldest go first
+        breakers.route("http://a/", f"action/{n}", create=True)
+    assert breakers.route("http://a/", "action/x") is None
+    kept = breakers.route("http://a/", "action/4")
+    assert kept is not None
+    kept.done(State.CLOSED, alive=True)
+    breakers.settle("http://a/", "action/4")
+    assert breakers.route("http://a/", "action/4") is None
