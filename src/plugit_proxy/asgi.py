@@ -381,6 +381,13 @@ def upstream_from_settings() -> UpstreamConfig:
         breaker_cooldown=_number(
             "PLUGIT_UPSTREAM_BREAKER_COOLDOWN", settings.PLUGIT_UPSTREAM_BREAKER_COOLDOWN
         ),
+        instance_connections=_count(
+            "PLUGIT_UPSTREAM_INSTANCE_CONNECTIONS", settings.PLUGIT_UPSTREAM_INSTANCE_CONNECTIONS
+        ),
+        instance_queue_timeout=_number(
+            "PLUGIT_UPSTREAM_INSTANCE_QUEUE_TIMEOUT",
+            settings.PLUGIT_UPSTREAM_INSTANCE_QUEUE_TIMEOUT,
+        ),
     )
 
 

@@ -326,6 +326,10 @@ PLUGIT_UPSTREAM_TIMEOUT = env_str("PLUGIT_UPSTREAM_TIMEOUT", "30")
 PLUGIT_UPSTREAM_MAX_BODY = env_str("PLUGIT_UPSTREAM_MAX_BODY", str(10 * 1024 * 1024))
 PLUGIT_UPSTREAM_BREAKER_FAILURES = env_str("PLUGIT_UPSTREAM_BREAKER_FAILURES", "5")
 PLUGIT_UPSTREAM_BREAKER_COOLDOWN = env_str("PLUGIT_UPSTREAM_BREAKER_COOLDOWN", "10")
+# The bulkhead of each service instance: calls in flight at most (0: no limit), and how long a
+# call waits for one of them before its page is a 503.
+PLUGIT_UPSTREAM_INSTANCE_CONNECTIONS = env_str("PLUGIT_UPSTREAM_INSTANCE_CONNECTIONS", "20")
+PLUGIT_UPSTREAM_INSTANCE_QUEUE_TIMEOUT = env_str("PLUGIT_UPSTREAM_INSTANCE_QUEUE_TIMEOUT", "1")
 
 # -- The hosted platform (`plugit platform serve`) -------------------------------------------
 # How often a process looks for changed projects in the database (one cheap query), and how
