@@ -16,7 +16,6 @@ from plugit_proxy.config import Project
 from plugit_proxy.identity import Identity, User
 from plugit_proxy.pipeline.access import visitor
 from plugit_proxy.pipeline.meta import meta_max_age
-from plugit_proxy.pipeline.proxymode import _replaced
 from plugit_proxy.templatetags.plugit_tags import url_target_blank
 from plugit_proxy.upstream import SingleFlight, UpstreamError, UpstreamTimeout
 
@@ -101,23 +100,6 @@ def test_url_target_blank_keeps_safety() -> None:
         == '<a target="_blank" rel="noopener noreferrer" href=\'x\'>'
     )
     assert url_target_blank('<a target="self" href="x">') == '<a target="self" href="x">'
-
-
-async def test_token_replaced_across_chunk_boundaries() -> None:
-    class Chunks:
-        def __init__(self, parts: list[bytes]) -> None:
-            self.parts = parts
-
-        async def __aiter__(self):  # type: ignore[no-untyped-def]
-            for part in self.parts:
-                yield part
-
-    placeholder = b"{~__PLUGIT_CSRF_TOKEN__~}"
-    body = b"a" + placeholder + b"b" + placeholder
-    for cut in range(len(body)):
-        chunks = Chunks([body[:cut], body[cut:]])
-        out = b"".join([c async for c in _replaced(chunks, placeholder.decode(), "TOKEN")])  # type: ignore[arg-type]
-        assert out == b"aTOKENbTOKEN"
 
 
 async def test_single_flight_shares_one_call_and_survives_cancellation() -> None:

@@ -6,8 +6,6 @@ import json
 
 from starlette.responses import Response
 
-from plugit.protocol import CSRF_TOKEN_PLACEHOLDER
-
 from ..config import LAYOUT_MODERN
 from ..rendering import apply_slots
 from .render import finish_html
@@ -50,7 +48,6 @@ def _error_html(runtime: Runtime, error: PageError, layout: str) -> str:
             "message": error.message,
             "STATIC_URL": runtime.config.static_url,
             "ebuio_platformName": runtime.config.platform_name,
-            "csrf_token": CSRF_TOKEN_PLACEHOLDER,
         }
         html = runtime.renderer.render_own("plugIt/error.html", context, layout)
         runtime.error_pages.put(key, html)

@@ -15,7 +15,7 @@ from .answer import decide, immediate_response, save_session
 from .menu import menu_block, with_menu
 from .meta import get_meta
 from .pagecache import cached_page, page_cache_key, store_page
-from .render import finish_html, render_action
+from .render import csrf_marker, finish_html, render_action, use_csrf_marker
 from .state import Page
 from .template import get_template
 
@@ -32,7 +32,9 @@ async def serve_page(page: Page) -> Response:
     key = await page_cache_key(page, meta) if kind in {"page", "bare"} else None
     cached = await cached_page(page, key)
     if cached is not None:
-        return _html(page, cached, {})
+        body, marker = cached
+        use_csrf_marker(page, marker)
+        return _html(page, body, {})
     response, data, headers = await _run_action(page, meta)
     if response is not None:
         return response
@@ -41,7 +43,7 @@ async def serve_page(page: Page) -> Response:
     side_block = menu_block(page) if kind == "page" else None
     rendered = await render_action(page, template, data, side_block=side_block)
     body = with_menu(page, rendered)  # the menu is cached with its page: same context
-    await store_page(page, key, meta, body)
+    await store_page(page, key, meta, body, csrf_marker(page))
     return _html(page, body, headers)
 
 

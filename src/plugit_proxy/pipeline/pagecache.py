@@ -3,7 +3,8 @@
 What is cached is the service's rendered template with its side menu (a block of the same
 template, in the same context), before the per-request parts of the layout (header, user,
 switchers) and the CSRF token go in, so a page shared between users never carries one user's
-name or token to another.
+name or token to another. The render's random CSRF marker is kept with it: a hit fills the
+same marker with the visitor's own token.
 """
 
 from __future__ import annotations
@@ -90,15 +91,22 @@ def cache_key(page: Page, meta: Meta, *, per_user: bool) -> str | None:
     return "plugit:page:" + sha256("\x00".join(parts).encode()).hexdigest()
 
 
-async def cached_page(page: Page, key: str | None) -> str | None:
-    """Return the cached render for `key`."""
+async def cached_page(page: Page, key: str | None) -> tuple[str, str] | None:
+    """Return the cached render for `key` and the CSRF marker it was rendered with."""
     if key is None:
         return None
     found = await page.runtime.cache.aget(key)
-    return found if isinstance(found, str) else None
+    # An entry of another shape (an older proxy's) is a miss.
+    if (
+        isinstance(found, tuple | list)
+        and len(found) == 2
+        and all(isinstance(part, str) for part in found)
+    ):
+        return found[0], found[1]
+    return None
 
 
-async def store_page(page: Page, key: str | None, meta: Meta, body: str) -> None:
-    """Keep a render for `cache_time` seconds."""
+async def store_page(page: Page, key: str | None, meta: Meta, body: str, marker: str) -> None:
+    """Keep a render, with its CSRF marker, for `cache_time` seconds."""
     if key is not None:
-        await page.runtime.cache.aset(key, body, int(meta.get("cache_time") or 0))
+        await page.runtime.cache.aset(key, (body, marker), int(meta.get("cache_time") or 0))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from starlette.responses import Response, StreamingResponse
 
-from plugit.protocol import CSRF_TOKEN_PLACEHOLDER, HEADER_NO_TEMPLATE
+from plugit.protocol import HEADER_NO_TEMPLATE
 
-from ..upstream import BodyStream, Request, UpstreamAnswer
+from ..upstream import Request, UpstreamAnswer
 from .action import (
     browser_params,
     orga_params,
@@ -26,6 +24,7 @@ from .answer import (
 )
 from .render import finish_html
 from .state import Page
+from .tokenfill import fill_token, fill_token_stream
 from .untrusted import untrusted
 from .urls import service_url
 
@@ -84,10 +83,11 @@ async def _respond(page: Page, answer: UpstreamAnswer) -> Response:
     if is_file(answer) or "html" not in content_type or answer.stream is None:
         return file_response(answer)
     if HEADER_NO_TEMPLATE in answer.headers:
-        stream = _replaced(answer.stream, CSRF_TOKEN_PLACEHOLDER, page.csrf.token)
+        stream = fill_token_stream(answer.stream, page.csrf.token)
         return untrusted(StreamingResponse(stream, headers=headers, media_type=content_type))
     limits = page.runtime.config.upstream
-    html = (await answer.buffer(limits.max_body, limits.timeout)).decode("utf-8", "replace")
+    raw = await answer.buffer(limits.max_body, limits.timeout)
+    html = fill_token(raw, page.csrf.token).decode("utf-8", "replace")
     context = {"body": html, "STATIC_URL": page.runtime.config.static_url}
     context["ebuio_platformName"] = page.runtime.config.platform_name
     layout = page.project.layout
@@ -97,17 +97,3 @@ async def _respond(page: Page, answer: UpstreamAnswer) -> Response:
         headers=headers,
         media_type="text/html",
     )
-
-
-async def _replaced(stream: BodyStream, old: str, new: str) -> AsyncIterator[bytes]:
-    """Replace `old` by `new` in a streamed body, also across chunk boundaries."""
-    needle, patch = old.encode(), new.encode()
-    keep = len(needle) - 1
-    pending = b""
-    async for chunk in stream:
-        pending = (pending + chunk).replace(needle, patch)
-        if len(pending) > keep:
-            yield pending[:-keep] if keep else pending
-            pending = pending[-keep:] if keep else b""
-    if pending:
-        yield pending

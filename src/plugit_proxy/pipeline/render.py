@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from django.template.base import Template
 from django.utils.safestring import mark_safe
-
-from plugit.protocol import CSRF_TOKEN_PLACEHOLDER
 
 from ..config import LAYOUT_MODERN
 from ..identity import Identity, User
@@ -17,9 +16,29 @@ from ..standalone import USER_MODES
 from ..templatetags.plugit_tags import SLOT_MARKER
 from .state import Page, Runtime
 
-__all__ = ["finish_html", "page_context", "render_action", "user_context"]
+__all__ = ["csrf_marker", "finish_html", "page_context", "render_action", "user_context"]
 
 logger = logging.getLogger("plugit_proxy.pipeline")
+
+CSRF_MARKER_KEY = "csrf_marker"
+
+
+def csrf_marker(page: Page) -> str:
+    """Give the page's CSRF marker: what `csrf_token` renders as until the token goes in.
+
+    A fresh random marker per render (kept with a cached page), never the protocol's fixed
+    placeholder: data cannot spell a marker it never saw, so a poll titled with the
+    placeholder stays text instead of showing every viewer their token.
+    """
+    marker = page.extras.get(CSRF_MARKER_KEY)
+    if not isinstance(marker, str):
+        marker = page.extras[CSRF_MARKER_KEY] = f"plugit-csrf-{secrets.token_hex(16)}"
+    return marker
+
+
+def use_csrf_marker(page: Page, marker: str) -> None:
+    """Fill `marker` (a cached page's) with this request's token."""
+    page.extras[CSRF_MARKER_KEY] = marker
 
 
 def user_context(user: User, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -40,7 +59,7 @@ def page_context(page: Page, data: Any) -> dict[str, Any]:
         ebuio_baseUrl=project.mount,
         ebuio_orgamode=project.orga_mode,
         ebuio_platformName=page.runtime.config.platform_name,
-        csrf_token=CSRF_TOKEN_PLACEHOLDER,  # the real token goes in after the page cache
+        csrf_token=csrf_marker(page),  # the real token goes in after the page cache
         MEDIA_URL=project.mount + "media/",
         STATIC_URL=page.runtime.config.static_url,
     )
@@ -118,6 +137,7 @@ def finish_html(
     if SLOT_MARKER.format("menu") in body:
         slots["menu"] = menu_html(runtime, menu, layout)
     html = apply_slots(body, slots)
-    if page is not None and CSRF_TOKEN_PLACEHOLDER in html:
-        html = html.replace(CSRF_TOKEN_PLACEHOLDER, page.csrf.token)
+    marker = page.extras.get(CSRF_MARKER_KEY) if page is not None else None
+    if page is not None and isinstance(marker, str) and marker in html:
+        html = html.replace(marker, page.csrf.token)
     return html
