@@ -115,3 +115,42 @@ async def test_token_fill_holds_a_field_cut_at_any_byte() -> None:
 
         filled = b"".join([part async for part in fill_token_stream(chunks(), "T")])
         assert filled.decode() == expected, cut
+
+
+# -- Medium 6: proxy mode keeps the service's protocol paths to itself --------------------------
+
+PROTOCOL_PATHS = [
+    ("GET", "ping"),
+    ("GET", "version"),
+    ("GET", "meta/"),
+    ("GET", "meta/page"),
+    ("GET", "template/page"),
+    ("GET", "action/page"),
+    ("POST", "action/page"),
+    ("POST", "mail"),
+    ("POST", "mail/"),
+    ("GET", "/meta/page"),  # //meta/page: the leading slashes would be dropped
+    ("GET", "%6Deta/page"),  # percent-encoded
+    ("GET", "Action/page"),
+]
+
+
+async def test_proxy_mode_refuses_the_protocol_paths(
+    proxy_factory: ProxyFactory, recorder: tuple[ProxiedRecorder, str]
+) -> None:
+    recording, url = recorder
+    client = await open_proxy(proxy_factory, url, proxy_mode=True)
+    token = form_token((await client.get("/plugIt/leaky")).text)
+    recording.paths.clear()
+    for method, path in PROTOCOL_PATHS:
+        data = {"csrfmiddlewaretoken": token, "response_id": "1", "message": "forged"}
+        response = await client.request(
+            method, "/plugIt/" + path, data=data if method == "POST" else None
+        )
+        assert response.status_code == 404, (method, path)
+        assert "plugit-header" in response.text
+    assert recording.paths == []
+    for path in ("page", "mailbox", "pings", "deep/meta/x"):
+        response = await client.get("/plugIt/" + path)
+        assert response.status_code == 200
+        assert f"<p id='seen'>GET /svc/{path}</p>" in response.text

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from starlette.responses import Response, StreamingResponse
 
-from plugit.protocol import HEADER_NO_TEMPLATE
+from plugit.protocol import (
+    HEADER_NO_TEMPLATE,
+    PATH_ACTION,
+    PATH_MAIL,
+    PATH_META,
+    PATH_PING,
+    PATH_TEMPLATE,
+    PATH_VERSION,
+)
 
 from ..upstream import Request, UpstreamAnswer
 from .action import (
@@ -23,7 +31,7 @@ from .answer import (
     store_session,
 )
 from .render import finish_html
-from .state import Page
+from .state import Page, not_found
 from .tokenfill import fill_token, fill_token_stream
 from .untrusted import untrusted
 from .urls import service_url
@@ -32,10 +40,23 @@ __all__ = ["serve_proxied"]
 
 BROWSER_HEADERS = ("Content-Type", "Accept", "Accept-Language")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The service's protocol endpoints, for the proxy alone: `meta`, `template` and `action` are
+# prefixes there (the SDK serves `meta<route>` for any route), the others whole paths.
+PROTOCOL_PREFIXES = (PATH_META, PATH_TEMPLATE, PATH_ACTION)
+PROTOCOL_PATHS = frozenset({PATH_PING, PATH_VERSION, PATH_MAIL})
+
+
+def is_protocol_path(route: str) -> bool:
+    """Tell whether `route` (below the service's base URL) is one of its protocol endpoints."""
+    path = route.lstrip("/").lower()
+    return path.startswith(PROTOCOL_PREFIXES) or path.rstrip("/") in PROTOCOL_PATHS
 
 
 async def serve_proxied(page: Page) -> Response:
     """Forward the request; put an HTML answer in the layout (unless NoTemplate)."""
+    if is_protocol_path(page.route):
+        # A browser calling them would skip the access rules or forge a mail reply.
+        raise not_found()
     headers = await protocol_headers(page)
     headers.update(proxy_mode_headers(page))
     for name in BROWSER_HEADERS:
