@@ -103,6 +103,9 @@ class ProxyApplication:
         self.hsts = hsts_header()  # opt-in: PLUGIT_HSTS_SECONDS
         self.mail_sender: Any = None  # a mail.worker.BackgroundSender once started
         self.started = False
+        from .bodylimit import BodyLimit
+
+        self.guarded_http = BodyLimit.from_settings(self._http)  # 413, 408 before anything reads
 
     async def startup(self) -> None:
         """Open the upstream pool in the running loop; load the layout templates."""
@@ -132,7 +135,7 @@ class ProxyApplication:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
-            await self._http(scope, receive, send)
+            await self.guarded_http(scope, receive, send)
         else:  # WebSockets come with a later issue
             await send({"type": "websocket.close", "code": 1000})
 

@@ -330,6 +330,10 @@ PLUGIT_UPSTREAM_BREAKER_COOLDOWN = env_str("PLUGIT_UPSTREAM_BREAKER_COOLDOWN", "
 # call waits for one of them before its page is a 503.
 PLUGIT_UPSTREAM_INSTANCE_CONNECTIONS = env_str("PLUGIT_UPSTREAM_INSTANCE_CONNECTIONS", "20")
 PLUGIT_UPSTREAM_INSTANCE_QUEUE_TIMEOUT = env_str("PLUGIT_UPSTREAM_INSTANCE_QUEUE_TIMEOUT", "1")
+# Every request body (pages, API, admin): at most this many bytes (413), and a client that
+# stops sending in the middle of one gets a 408 after this many seconds (bodylimit.py).
+PLUGIT_MAX_BODY = env_str("PLUGIT_MAX_BODY", str(10 * 1024 * 1024))
+PLUGIT_BODY_TIMEOUT = env_str("PLUGIT_BODY_TIMEOUT", "30")
 
 # -- The hosted platform (`plugit platform serve`) -------------------------------------------
 # How often a process looks for changed projects in the database (one cheap query), and how

@@ -10,7 +10,7 @@ import logging
 from urllib.parse import urlencode
 
 from django.conf import settings
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -133,6 +133,9 @@ class PageHandler:
             case UpstreamError():
                 logger.error("upstream failure on %s: %s", where, error)
                 problem = _upstream_page(error)
+            case ClientDisconnect():  # gone, or refused by the body limits (bodylimit.py)
+                logger.info("the client's body did not arrive on %s", where)
+                problem = PageError(400, "Bad request", "The request body did not arrive.")
             case TemplateCompileError() | TemplateRenderError():
                 logger.error("template failure on %s: %s", where, error)
                 problem = PageError(500, "Template error", str(error))
