@@ -19,6 +19,7 @@ from plugit.testing import LiveServer
 
 from .conftest import ProxyFactory
 from .hostile_services import (
+    COOKIE_SHAPED,
     LEAKY_IMAGE,
     LEAKY_TITLE,
     ProxiedRecorder,
@@ -30,7 +31,9 @@ TOKEN = re.compile(r"[A-Za-z0-9]{64}")
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with LiveServer(build_hostile_service(str(tmp_path_factory.mktemp("hostile")))) as server:
+    # h11: uvicorn's httptools writer lower-cases answer header names (SetSession keys).
+    root = str(tmp_path_factory.mktemp("hostile"))
+    with LiveServer(build_hostile_service(root), http="h11") as server:
         yield server
 
 
@@ -154,3 +157,39 @@ async def test_proxy_mode_refuses_the_protocol_paths(
         response = await client.get("/plugIt/" + path)
         assert response.status_code == 200
         assert f"<p id='seen'>GET /svc/{path}</p>" in response.text
+
+
+# -- Low: session values add no cookies; keys keep their case ----------------------------------
+
+
+async def test_session_values_cannot_add_cookies_and_keys_keep_their_case(
+    proxy_factory: ProxyFactory, hostile: LiveServer
+) -> None:
+    client = await open_proxy(proxy_factory, hostile.url)
+    assert (await client.get("/plugIt/store")).json() == {"stored": True}
+    seen = (await client.get("/plugIt/read")).json()
+    assert seen["session"] == COOKIE_SHAPED
+    assert "admin" not in seen["cookies"]
+    assert "y" not in seen["cookies"]
+    assert seen["cookies"]["UserId"] == "42"
+    assert seen["cookies"]["Plain"] == "blue"
+
+
+# -- Low: upload names reach the service as the browser sent them ------------------------------
+
+
+@pytest.mark.parametrize("name", ["résumé 1.pdf", "back\\slash & co.txt", "日本語.txt"])
+async def test_upload_names_reach_the_service_unchanged(
+    proxy_factory: ProxyFactory, hostile: LiveServer, name: str
+) -> None:
+    client = await open_proxy(proxy_factory, hostile.url)
+    token = form_token((await client.get("/plugIt/poll")).text)
+    response = await client.post(
+        "/plugIt/upload",
+        data={"csrfmiddlewaretoken": token, "légende": "été"},
+        files={"pièce": (name, b"%PDF-1.4", "application/pdf")},
+    )
+    assert response.status_code == 200
+    seen = response.json()
+    assert seen["files"] == {"pièce": name}
+    assert seen["form"]["légende"] == "été"

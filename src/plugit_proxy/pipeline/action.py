@@ -153,7 +153,8 @@ async def request_body(
     fields = browser_params(form.multi_items()) + extras
     if not any(isinstance(value, UploadFile) for _, value in fields):
         return [(k, str(v)) for k, v in fields], query
-    data = aiohttp.FormData()
+    # Names as they are (UTF-8), not percent-encoded: services read them as browsers send them.
+    data = aiohttp.FormData(quote_fields=False)
     for name, value in fields:
         if isinstance(value, UploadFile):
             data.add_field(
