@@ -159,16 +159,15 @@ def serve_application(*, host: str, port: int, workers: int | None, access_log: 
     """Serve the proxy's ASGI application with uvicorn (`workers` defaults to the cores)."""
     import uvicorn
 
+    from .serving import server_options
+
     count = workers or os.cpu_count() or 1
     uvicorn.run(
         "plugit_proxy.asgi:application",
         host=host,
         port=port,
         workers=count if count > 1 else None,
-        lifespan="on",
-        # The browser's address is the socket peer; X-Forwarded-For is honoured only when
-        # HONOR_X_FORWARDED_FOR says so (by the pipeline), never silently by uvicorn.
-        proxy_headers=False,
+        **server_options(),  # header size and arrival deadline, keep-alive, no proxy headers
         # One log line per request costs a worker several percent of its time: opt-in.
         access_log=access_log,
         log_level=os.environ.get("PLUGIT_LOG_LEVEL", "info").lower(),
