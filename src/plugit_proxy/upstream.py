@@ -167,6 +167,8 @@ class UpstreamAnswer:
             raise ProtocolViolation(
                 f"the answer is not valid JSON: {error}", url=self.url
             ) from None
+        except RecursionError:  # orjson stops at 1024 levels, json at the interpreter's limit
+            raise ProtocolViolation("the answer's JSON is nested too deep", url=self.url) from None
 
     def text(self) -> str:
         """Decode the body as UTF-8 text."""
