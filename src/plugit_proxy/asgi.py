@@ -345,6 +345,7 @@ def config_from_settings() -> ProxyConfig:
         layout=settings.PLUGIT_LAYOUT,
         user_fields=tuple(settings.PLUGIT_USER_FIELDS),
         honor_x_forwarded_for=settings.PLUGIT_HONOR_X_FORWARDED_FOR,
+        trusted_proxies=_count("PLUGIT_TRUSTED_PROXIES", settings.PLUGIT_TRUSTED_PROXIES),
     )
     return ProxyConfig(
         platform_name=settings.PLUGIT_PLATFORM_NAME,

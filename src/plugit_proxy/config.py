@@ -37,6 +37,7 @@ class Project:
     layout: str = LAYOUT_MODERN
     user_fields: tuple[str, ...] = DEFAULT_USER_FIELDS
     honor_x_forwarded_for: bool = False
+    trusted_proxies: int = 1  # with honor_x_forwarded_for: the reverse proxies in front
     # Hosted platform only (the standalone proxy keeps the defaults): who may open the
     # project at all (`public`, `signed_in`, `members`), whether its pages need HTTPS, which
     # organisations it accepts (None: any) and the keyed hash of its API key (None: no key).
@@ -55,6 +56,10 @@ class Project:
             raise ConfigurationError(
                 f"Project {self.key!r}: unknown layout {self.layout!r} "
                 f"(one of {', '.join(LAYOUTS)})."
+            )
+        if self.trusted_proxies < 1:
+            raise ConfigurationError(
+                f"PLUGIT_TRUSTED_PROXIES must be 1 or more, not {self.trusted_proxies}."
             )
         if not self.service_urls:
             raise ConfigurationError(f"Project {self.key!r} has no service URL.")

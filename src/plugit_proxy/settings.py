@@ -320,6 +320,9 @@ PLUGIT_USER_FIELDS = env_list("PLUGIT_USER_FIELDS", DEFAULT_USER_FIELDS, "PIAPI_
 PLUGIT_HONOR_X_FORWARDED_FOR = env_bool(
     "PLUGIT_HONOR_X_FORWARDED_FOR", False, "HONOR_X_FORWARDED_FOR"
 )
+# With it: how many reverse proxies are in front; the browser's address is that many entries
+# from the right of X-Forwarded-For (what the client wrote itself is never believed).
+PLUGIT_TRUSTED_PROXIES = env_str("PLUGIT_TRUSTED_PROXIES", "1")
 PLUGIT_PLATFORM_NAME = env_str("PLUGIT_PLATFORM_NAME", "PlugIt")
 PLUGIT_UPSTREAM_CONNECT_TIMEOUT = env_str("PLUGIT_UPSTREAM_CONNECT_TIMEOUT", "5")
 PLUGIT_UPSTREAM_TIMEOUT = env_str("PLUGIT_UPSTREAM_TIMEOUT", "30")
