@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
 import platform
@@ -40,12 +39,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _harness import free_port, parse_wrk, wait_for
+from _harness import browser_cookies, free_port, parse_wrk, process, rotated
 
 RESULTS = Path(__file__).parent / "results" / "proxy_bench.json"
 UPSTREAM_TIMEOUT = 1.0  # the proxies' PLUGIT_UPSTREAM_TIMEOUT
@@ -179,27 +177,6 @@ def serve_service(port: int, root: str) -> None:
 
 
 # -- processes ------------------------------------------------------------------------------
-@contextlib.contextmanager
-def process(command: list[str], probe: str, env: dict[str, str] | None = None) -> Iterator[None]:
-    """Run `command` until the block ends; wait until `probe` answers 200."""
-    child = subprocess.Popen(
-        command,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(probe, child)
-        yield
-    finally:
-        child.terminate()
-        try:
-            child.wait(15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(5)
-
-
 def settings_overrides(work: str, lines: list[str]) -> dict[str, str]:
     """Give the environment of proxies whose settings are Django's plus `lines` (what-ifs)."""
     if not lines:
@@ -237,22 +214,6 @@ def start_proxy(
     probe = base + ("/plugIt/proxied" if proxy_mode else "/plugIt/page")
     stack.enter_context(process(command, probe, env))
     return base
-
-
-def browser_cookies(base: str, mode: str) -> str:
-    """Sign in as the simulated user `mode`; give the Cookie header of that browser."""
-    cookies: dict[str, str] = {}
-    for path in (f"/plugIt/ebuio_setUser?mode={mode}", "/plugIt/page"):
-        connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=5)
-        header = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        connection.request("GET", path, headers={"Cookie": header} if header else {})
-        answer = connection.getresponse()
-        answer.read()
-        for value in answer.headers.get_all("Set-Cookie") or []:
-            name, _, rest = value.partition("=")
-            cookies[name.strip()] = rest.split(";", 1)[0]
-        connection.close()
-    return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
 # -- wrk ------------------------------------------------------------------------------------
@@ -353,7 +314,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         order = list(TARGETS)
         for round_number in range(args.rounds):
             for connections in args.connections:
-                for name in _rotated(order, round_number):
+                for name in rotated(order, round_number):
                     if name == "page+hung":
                         result, hung_result = wrk_while_hung(
                             targets["page"], hung, args.duration, connections
@@ -365,12 +326,6 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             print(f"round {round_number + 1}/{args.rounds} done", flush=True)
     shutil.rmtree(work, ignore_errors=True)
     return summarise(samples, hung_samples, args, (status, seconds))
-
-
-def _rotated(names: list[str], turn: int) -> list[str]:
-    shift = turn % len(names)
-    rotated = names[shift:] + names[:shift]
-    return rotated if turn % 2 == 0 else rotated[::-1]
 
 
 def _median(runs: list[dict[str, float]], key: str) -> float:
