@@ -148,3 +148,21 @@ def deep_json_service(depth: int = 2000) -> ASGIApp:
         await send({"type": "http.response.body", "body": body})
 
     return app
+
+
+def hanging_up_service() -> ASGIApp:
+    """A service that starts its answer and hangs up halfway through the body."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"100")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"template_tag"', "more_body": True})
+        raise RuntimeError("hung up")  # uvicorn closes the connection mid-body
+
+    return app

@@ -9,10 +9,12 @@ switchers refusing cross-site requests.
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from django.test import override_settings
 
 from plugit.protocol import CSRF_TOKEN_PLACEHOLDER
 from plugit.testing import LiveServer
@@ -24,6 +26,8 @@ from .hostile_services import (
     LEAKY_TITLE,
     ProxiedRecorder,
     build_hostile_service,
+    deep_json_service,
+    hanging_up_service,
 )
 
 TOKEN = re.compile(r"[A-Za-z0-9]{64}")
@@ -193,3 +197,90 @@ async def test_upload_names_reach_the_service_unchanged(
     seen = response.json()
     assert seen["files"] == {"pièce": name}
     assert seen["form"]["légende"] == "été"
+
+
+# -- Low: malformed bodies are the browser's 400, unreadable answers the service's 502 --------
+
+
+async def form_headers(client: httpx.AsyncClient, page: str, content_type: str) -> dict[str, str]:
+    token = form_token((await client.get(page)).text)
+    return {"Content-Type": content_type, "X-CSRFToken": token}
+
+
+BAD_BODIES = [
+    ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data\r\n\r\nx"),
+    ("multipart/form-data", b"--xyz\r\n\r\n"),  # no boundary
+    ("multipart/form-data; boundary=xyz", b"garbage without any boundary"),
+    ("application/x-www-form-urlencoded", "légende=été".encode("latin-1")),
+    ("application/x-www-form-urlencoded", b"name=%E9t%E9"),
+]
+
+
+@pytest.mark.parametrize(("content_type", "body"), BAD_BODIES)
+@pytest.mark.parametrize("proxy_mode", [False, True])
+async def test_malformed_form_bodies_are_a_400_page(
+    proxy_factory: ProxyFactory,
+    hostile: LiveServer,
+    recorder: tuple[ProxiedRecorder, str],
+    content_type: str,
+    body: bytes,
+    proxy_mode: bool,
+) -> None:
+    url = recorder[1] if proxy_mode else hostile.url
+    client = await open_proxy(proxy_factory, url, proxy_mode=proxy_mode)
+    headers = await form_headers(
+        client, "/plugIt/leaky" if proxy_mode else "/plugIt/poll", content_type
+    )
+    # Without the header, the form is read for its token; in proxy mode, with the header, the
+    # body goes to the service untouched (it is the service's to read).
+    sent_headers = [{"Content-Type": content_type}] + ([] if proxy_mode else [headers])
+    for sent in sent_headers:
+        response = await client.post("/plugIt/vote", content=body, headers=sent)
+        assert response.status_code == 400, response.text
+        assert "plugit-header" in response.text
+        assert "The form could not be read" in response.text
+
+
+async def test_json_nested_too_deep_is_a_502_page(proxy_factory: ProxyFactory) -> None:
+    with LiveServer(deep_json_service()) as service:
+        client = await open_proxy(proxy_factory, service.url)
+        response = await client.get("/plugIt/deep")
+        assert response.status_code == 502
+        assert "the service&#x27;s answer could not be read" in response.text.lower()
+
+
+# -- Low: error pages keep the service's address to the log -------------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_error_pages_do_not_show_the_service_address(
+    proxy_factory: ProxyFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = closed_port()
+    unreachable = await open_proxy(proxy_factory, f"http://127.0.0.1:{port}/svc/")
+    response = await unreachable.get("/plugIt/page")
+    assert response.status_code == 502
+    assert "The service could not be reached." in response.text
+    assert "127.0.0.1" not in response.text
+    assert f":{port}" not in response.text
+    assert f"127.0.0.1:{port}" in caplog.text  # the operator still sees where
+    with LiveServer(hanging_up_service()) as service:
+        hung_up = await open_proxy(proxy_factory, service.url)
+        response = await hung_up.get("/plugIt/page")
+        assert response.status_code == 502
+        assert "127.0.0.1" not in response.text
+        assert f":{service.port}" not in response.text
+
+
+async def test_standalone_debug_shows_the_detail(proxy_factory: ProxyFactory) -> None:
+    port = closed_port()
+    client = await open_proxy(proxy_factory, f"http://127.0.0.1:{port}/svc/")
+    with override_settings(DEBUG=True):
+        response = await client.get("/plugIt/page")
+    assert response.status_code == 502
+    assert f"127.0.0.1:{port}" in response.text

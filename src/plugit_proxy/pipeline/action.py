@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import aiohttp
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request as BrowserRequest
 from starlette.types import Message, Receive
 
@@ -175,7 +178,14 @@ async def read_form(page: Page) -> FormData:
         return form
     body = await read_capped(page)
     scope = page.request.scope
-    form = await BrowserRequest(scope, _replay(body)).form(max_files=1000, max_fields=1000)
+    content_type = page.request.headers.get("content-type", "")
+    try:
+        if content_type.startswith(FORM_TYPES[0]):
+            _check_utf8_fields(body)
+        form = await BrowserRequest(scope, _replay(body)).form(max_files=1000, max_fields=1000)
+    except (MultiPartException, HTTPException, UnicodeDecodeError) as error:
+        detail = getattr(error, "message", None) or getattr(error, "detail", None) or "not UTF-8"
+        raise PageError(400, "Bad request", f"The form could not be read: {detail}.") from None
     page.extras["form"] = form
     page.request = BrowserRequest(scope, _replay(body))
     return form
@@ -186,6 +196,11 @@ async def close_form(page: Page) -> None:
     form = page.extras.pop("form", None)
     if isinstance(form, FormData):
         await form.close()
+
+
+def _check_utf8_fields(body: bytes) -> None:
+    """Refuse a urlencoded form that is not UTF-8 (raw or percent-encoded): it would be garbled."""
+    parse_qsl(body.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict")
 
 
 def _replay(body: bytes) -> Receive:

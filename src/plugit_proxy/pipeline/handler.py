@@ -20,10 +20,10 @@ from ..config import Project
 from ..csrf import SAFE_METHODS, CsrfState
 from ..forwarded import forwarded_client
 from ..rendering import TemplateCompileError, TemplateRenderError
-from ..upstream import CircuitOpen, UpstreamError
+from ..upstream import UpstreamError
 from .access import LoginRequired
 from .action import close_form, read_form
-from .errors import error_response
+from .errors import error_response, failure_page
 from .media import MEDIA_PREFIX, serve_media
 from .page import serve_page
 from .proxymode import serve_proxied
@@ -134,13 +134,13 @@ class PageHandler:
                 problem = error
             case UpstreamError():
                 logger.error("upstream failure on %s: %s", where, error)
-                problem = _upstream_page(error)
+                problem = failure_page(self.runtime, error)
             case ClientDisconnect():  # gone, or refused by the body limits (bodylimit.py)
                 logger.info("the client's body did not arrive on %s", where)
                 problem = PageError(400, "Bad request", "The request body did not arrive.")
             case TemplateCompileError() | TemplateRenderError():
                 logger.error("template failure on %s: %s", where, error)
-                problem = PageError(500, "Template error", str(error))
+                problem = failure_page(self.runtime, error)
             case _:
                 logger.exception("unexpected failure on %s", where)
                 problem = PageError(500, "Proxy error", "The proxy failed to build this page.")
@@ -187,16 +187,3 @@ def _check_visibility(page: Page) -> None:
     if visibility != "signed_in" and not identity.user.ebuio_member:
         raise PageError(403, "Access denied", "Only members of this project may open it.")
 
-
-def _upstream_page(error: UpstreamError) -> PageError:
-    if isinstance(error, CircuitOpen):
-        return PageError(
-            503, "Service unavailable", f"The service is temporarily unavailable: {error.reason}."
-        )
-    if error.status == 504:
-        return PageError(
-            504, "Service timeout", f"The service took too long to answer: {error.reason}."
-        )
-    return PageError(
-        502, "Service unavailable", f"The service gave no usable answer: {error.reason}."
-    )
