@@ -37,7 +37,8 @@ orga_member={{ ebuio_u.ebuio_orga_member }} orga_admin={{ ebuio_u.ebuio_orga_adm
 <li><a href="{{ ebuio_baseUrl }}ebuio_setOrga?orga={{ o.pk }}">{{ o.name }}</a></li>\
 {% endfor %}</ul>
 <p id="base">{{ ebuio_baseUrl }}</p>
-{% endblock %}""",
+{% endblock %}
+{% block menubar %}<ul id='menu'><li>menu</li></ul>{% endblock %}""",
     "counter.html": BASE
     + "{% block content %}<p id='count'>{{ count }}</p><p id='base'>{{ ebuio_baseUrl }}</p>"
     "{% endblock %}",
