@@ -69,10 +69,17 @@ class Running:
     pid: int
 
 
+def podium_installed() -> bool:
+    """Whether bench/podium's npm packages are installed (`npm ci` there)."""
+    return all(
+        (PODIUM / "node_modules" / "@podium" / name).is_dir() for name in ("layout", "podlet")
+    )
+
+
 def missing_tools() -> list[str]:
     """What the benchmark needs and this machine lacks (see bench/setup.sh)."""
     missing = [tool for tool in ("node", "wrk") if not shutil.which(tool)]
-    if not (PODIUM / "node_modules" / "@podium" / "layout").is_dir():
+    if not podium_installed():
         missing.append("bench/podium/node_modules (npm ci)")
     return missing
 
