@@ -284,3 +284,50 @@ async def test_standalone_debug_shows_the_detail(proxy_factory: ProxyFactory) ->
         response = await client.get("/plugIt/page")
     assert response.status_code == 502
     assert f"127.0.0.1:{port}" in response.text
+
+
+# -- Low: the standalone switchers refuse cross-site requests -----------------------------------
+
+CROSS_SITE = [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},  # another project's origin on the same domain
+    {"Origin": "https://attacker.example"},
+    {"Origin": "null"},
+    {"Referer": "https://attacker.example/page"},
+]
+
+
+@pytest.mark.parametrize("headers", CROSS_SITE)
+async def test_switchers_refuse_cross_site_requests(
+    proxy_factory: ProxyFactory, hostile: LiveServer, headers: dict[str, str]
+) -> None:
+    client = await open_proxy(proxy_factory, hostile.url)
+    for switch in ("ebuio_setUser?mode=adm", "ebuio_setOrga?pk=-4&name=CNN&codops=uscnn"):
+        response = await client.get("/plugIt/" + switch, headers=headers)
+        assert response.status_code == 403
+        assert "only be used from this site" in response.text
+    page = (await client.get("/plugIt/poll")).text
+    assert "CNN" not in page.split("dropdown-toggle", 1)[1].split("</button>", 1)[0]
+    assert "Not signed in" in page
+
+
+async def test_switchers_follow_links_of_the_proxys_own_pages(
+    proxy_factory: ProxyFactory, hostile: LiveServer
+) -> None:
+    client = await open_proxy(proxy_factory, hostile.url)
+    own = str(client.base_url)
+    for headers in (
+        {"Sec-Fetch-Site": "same-origin", "Referer": own + "/plugIt/poll"},
+        {"Sec-Fetch-Site": "none"},
+        {"Referer": own + "/plugIt/poll"},
+        {},
+    ):
+        response = await client.get("/plugIt/ebuio_setUser?mode=adm", headers=headers)
+        assert response.status_code == 302, headers
+    response = await client.get(
+        "/plugIt/ebuio_setOrga?pk=-4&name=CNN&codops=uscnn", headers={"Origin": own}
+    )
+    assert response.status_code == 302
+    page = (await client.get("/plugIt/poll")).text
+    assert "CNN" in page.split("dropdown-toggle", 1)[1].split("</button>", 1)[0]
+    assert "Signed in as <strong>admin</strong>" in page

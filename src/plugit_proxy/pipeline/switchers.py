@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.responses import RedirectResponse, Response
 
 from ..identity import OrganisationSwitching
@@ -18,6 +20,32 @@ def _provider(page: Page) -> StandaloneIdentities:
     return provider
 
 
+# `none`: typed, bookmarked or opened from outside any page; `same-origin`: the proxy's own links.
+ALLOWED_FETCH_SITES = frozenset({"none", "same-origin"})
+
+
+def _check_same_origin(page: Page) -> None:
+    """Refuse a switch another site asked for: a GET that changes state must come from here.
+
+    Browsers say where a request comes from in `Sec-Fetch-Site`; older ones only in `Origin`
+    or `Referer`, compared with the host the browser asked for. A request saying nothing
+    (a script or tool of the developer's own) passes.
+    """
+    headers = page.request.headers
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        if fetch_site.lower() not in ALLOWED_FETCH_SITES:
+            raise _cross_site()
+        return
+    source = headers.get("origin") or headers.get("referer")
+    if source is not None and urlsplit(source).netloc.lower() != headers.get("host", "").lower():
+        raise _cross_site()
+
+
+def _cross_site() -> PageError:
+    return PageError(403, "Forbidden", "This switch may only be used from this site's own pages.")
+
+
 def _back(page: Page) -> Response:
     target = page.request.query_params.get("next", "")
     # Only a path on this site: never an open redirect.
@@ -29,6 +57,7 @@ def _back(page: Page) -> Response:
 async def set_user(page: Page) -> Response:
     """Switch the simulated user (`mode`: ano, log, mem, adm)."""
     provider = _provider(page)
+    _check_same_origin(page)
     try:
         await provider.set_user_mode(page.session, page.request.query_params.get("mode", ""))
     except ValueError as error:
@@ -38,6 +67,7 @@ async def set_user(page: Page) -> Response:
 
 async def set_orga(page: Page) -> Response:
     """Switch the organisation: a real user's own (`orga`), or the simulated one (`pk`, ...)."""
+    _check_same_origin(page)
     if isinstance(page.runtime.identities, OrganisationSwitching):
         return await _switch_own_orga(page, page.runtime.identities)
     provider = _provider(page)
