@@ -186,4 +186,3 @@ def _check_visibility(page: Page) -> None:
         raise PageError(403, "Access denied", "You must be signed in to open this project.")
     if visibility != "signed_in" and not identity.user.ebuio_member:
         raise PageError(403, "Access denied", "Only members of this project may open it.")
-
