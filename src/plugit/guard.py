@@ -1,11 +1,19 @@
-"""The network guard: only proxies inside PI_ALLOWED_NETWORKS may call a service."""
+"""The network guard: only proxies inside PI_ALLOWED_NETWORKS may call a service.
+
+It judges what the service's router dispatches on (the path without the server's root path)
+and the socket peer, which it can only trust when no server middleware has replaced it with an
+address read from `X-Forwarded-For`: such a middleware is found on the call stack.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from types import FrameType
 
+from starlette._utils import get_route_path
 from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from plugit.settings import Network
 
@@ -31,3 +39,43 @@ def address_allowed(address: str, networks: Iterable[Network]) -> bool:
     else:
         candidates = (ip,)
     return any(candidate in network for candidate in candidates for network in networks)
+
+
+# Server middlewares that replace scope["client"] with an address read from a request header
+# (module, class): behind them the socket peer is gone before the guard can judge it.
+CLIENT_REWRITERS = frozenset(
+    {
+        ("uvicorn.middleware.proxy_headers", "ProxyHeadersMiddleware"),
+        ("hypercorn.middleware.proxy_fix", "ProxyFixMiddleware"),
+    }
+)
+FORWARDING_HEADERS = (b"x-forwarded-for", b"forwarded")
+
+HOW_TO_SERVE = (
+    "the server replaces the caller's address with X-Forwarded-For ({middleware}), so the "
+    "network guard cannot see who is calling. Serve the service with `plugit serve` or "
+    "`Service.run()`, or start uvicorn (and gunicorn's uvicorn worker) with proxy headers "
+    "off (`uvicorn --no-proxy-headers`, `proxy_headers=False`); behind your own reverse "
+    "proxy, set PI_USE_PROXY_IP (PLUGIT_USE_PROXY_IP) so that the guard reads the header itself."
+)
+
+
+def route_path(scope: Scope) -> str:
+    """The path the service's router dispatches on: `path` without the server's `root_path`."""
+    return get_route_path(scope)
+
+
+def carries_forwarding(scope: Scope) -> bool:
+    """True when the request names a forwarded-for address a server might have acted on."""
+    return any(name in FORWARDING_HEADERS for name, _ in scope.get("headers", ()))
+
+
+def client_rewriter(frame: FrameType | None) -> str | None:
+    """The server middleware in the call stack from `frame` that rewrites the client, if any."""
+    while frame is not None:
+        holder = frame.f_locals.get("self")
+        kind = type(holder)
+        if (kind.__module__, kind.__qualname__) in CLIENT_REWRITERS:
+            return f"{kind.__module__}.{kind.__qualname__}"
+        frame = frame.f_back
+    return None

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import inspect
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +22,14 @@ from starlette.websockets import WebSocket
 from plugit.actions import ActionSpec, declare_action, declared_in
 from plugit.endpoints import NOT_FOUND, Endpoints, MediaFiles
 from plugit.exceptions import ConfigurationError
-from plugit.guard import address_allowed, caller_address
+from plugit.guard import (
+    HOW_TO_SERVE,
+    address_allowed,
+    caller_address,
+    carries_forwarding,
+    client_rewriter,
+    route_path,
+)
 from plugit.interceptors import ActionCall, Handler, Interceptor, chain
 from plugit.protocol import (
     PATH_ACTION,
@@ -256,13 +264,19 @@ class ServiceApp:
         self.settings = settings
         self.guarded = tuple(settings.base_url + path for path in GUARDED_PATHS)
         self.action_prefix = settings.base_url + PATH_ACTION
+        self.warned = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
-            await self.app(scope, receive, send)
+            rewriter = None if self.settings.use_proxy_ip else client_rewriter(sys._getframe())
+            if rewriter is not None:
+                await refuse_startup(HOW_TO_SERVE.format(middleware=rewriter), receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
+        # The router strips the server's root path: judge exactly what it will dispatch.
+        path = route_path(scope)
         if path.startswith(self.guarded) and not self._allowed(scope):
             if kind == "websocket":
                 await send({"type": "websocket.close", "code": 4404})
@@ -278,11 +292,30 @@ class ServiceApp:
     def _allowed(self, scope: Scope) -> bool:
         client = scope.get("client")
         peer = client[0] if client else None
-        if self.settings.use_proxy_ip:
-            address = caller_address(peer, Headers(scope=scope), use_proxy_ip=True)
+        headers = Headers(scope=scope) if self.settings.use_proxy_ip else None
+        if headers is not None and "x-forwarded-for" in headers:
+            address = caller_address(peer, headers, use_proxy_ip=True)
+        elif carries_forwarding(scope) and (rewriter := client_rewriter(sys._getframe())):
+            # The peer may be an address the caller wrote (the server started without a
+            # lifespan, so it was not refused at start-up): refuse rather than guess.
+            self._warn_rewritten(rewriter)
+            return False
         else:
             address = peer or ""
         return _cached_allowed(address, self.settings.allowed_networks)
+
+    def _warn_rewritten(self, rewriter: str) -> None:
+        if not self.warned:
+            self.warned = True
+            log.error("refusing guarded calls: %s", HOW_TO_SERVE.format(middleware=rewriter))
+
+
+async def refuse_startup(reason: str, receive: Receive, send: Send) -> None:
+    """Answer the server's lifespan start-up with a failure naming `reason`."""
+    log.error("cannot start: %s", reason)
+    message = await receive()
+    if message["type"] == "lifespan.startup":
+        await send({"type": "lifespan.startup.failed", "message": f"cannot start: {reason}"})
 
 
 @functools.lru_cache(maxsize=4096)
