@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.backends.django import get_installed_libraries
 from django.template.base import NodeList, Origin, Template
@@ -99,10 +100,12 @@ class Renderer:
     """Compiles, caches and renders templates; one per process, one engine per layout."""
 
     def __init__(
-        self, engine: Engine | None = None, *, max_templates: int = 512, fast: bool = True
+        self, engine: Engine | None = None, *, max_templates: int = 512, fast: bool | None = None
     ) -> None:
         self.engine = engine or build_engine()
-        self.fast = fast  # False: Django renders every node (the differential tests' reference)
+        # False: Django renders every node (the differential test's reference, a what-if in
+        # bench/). None: the Django setting PLUGIT_FAST_RENDER, on when unset.
+        self.fast = getattr(settings, "PLUGIT_FAST_RENDER", True) if fast is None else fast
         self.engines = {
             LAYOUT_MODERN: self.engine,
             LAYOUT_LEGACY: build_engine(layout=LAYOUT_LEGACY),
