@@ -36,13 +36,13 @@ def alice() -> User:
     return User.objects.create_user("alice", "alice@example.org", "pw")
 
 
-def test_grantable_fields_extend_the_protocol_list_with_subscription_labels() -> None:
-    assert GRANTABLE_USER_FIELDS[-1] == "subscription_labels"
+def test_grantable_fields_extend_the_protocol_list_with_labels_and_orgas() -> None:
+    assert GRANTABLE_USER_FIELDS[-2:] == ("subscription_labels", "orgas")
     assert "password" not in GRANTABLE_USER_FIELDS
 
 
 def test_a_new_project_gets_the_default_fields_and_no_key(project: Project) -> None:
-    assert project.user_fields == [f for f in GRANTABLE_USER_FIELDS if f != "subscription_labels"]
+    assert project.user_fields == list(GRANTABLE_USER_FIELDS[:-2])
     assert not project.has_api_key
     project.full_clean()
 

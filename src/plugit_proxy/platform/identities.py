@@ -30,6 +30,7 @@ from ..sessions import Session
 from . import models
 from .origins import LOGIN_ROUTE
 from .projects import HostedProject
+from .visits import is_related, note_visit
 
 __all__ = [
     "SESSION_ORGA",
@@ -119,6 +120,7 @@ class PlatformIdentities:
         record = await self._signed_in(session)
         if record is None:
             return Identity(login_url=login_url)
+        await note_visit(self.cache, project.key, record["pk"])
         orgas = _orgas(record, project)
         current = _current(orgas, await session.get(SESSION_ORGA)) if project.orga_mode else None
         return Identity(
@@ -172,8 +174,13 @@ class PlatformIdentities:
         record = None if pk is None else await self.account(pk)
         if record is None or not record["is_active"]:
             return None
+        if not await is_related(self.cache, project.key, record):
+            return None  # a project reads its members and its users only
         orgas = _orgas(record, project)
-        return _user(record, project, orgas[0] if orgas and project.orga_mode else None)
+        user = _user(record, project, orgas[0] if orgas and project.orga_mode else None)
+        if project.orga_mode or models.ORGAS in project.user_fields:
+            return user
+        return replace(user, orgas=())
 
     async def get_orga(self, pk: int) -> Organisation | None:
         row = await models.Organisation.objects.filter(pk=pk).afirst()

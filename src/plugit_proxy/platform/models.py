@@ -16,10 +16,11 @@ from plugit.protocol import DEFAULT_USER_FIELDS
 
 from .keys import hash_api_key, new_api_key
 
-# The user fields a project may be granted: the protocol's allow-list plus the labels of the
-# user's subscriptions to the project.
+# The user fields a project may be granted: the protocol's allow-list, the labels of the
+# user's subscriptions to the project, and (outside organisation mode) their organisations.
 SUBSCRIPTION_LABELS = "subscription_labels"
-GRANTABLE_USER_FIELDS = (*DEFAULT_USER_FIELDS, SUBSCRIPTION_LABELS)
+ORGAS = "orgas"
+GRANTABLE_USER_FIELDS = (*DEFAULT_USER_FIELDS, SUBSCRIPTION_LABELS, ORGAS)
 
 
 def is_service_url(url: str) -> bool:
@@ -291,3 +292,21 @@ class Subscription(models.Model):
     def clean(self) -> None:
         if self.valid_from and self.valid_until and self.valid_from >= self.valid_until:
             raise ValidationError({"valid_until": "Must be later than the start of validity."})
+
+
+class ProjectVisit(models.Model):
+    """A user who opened a page of a project: besides its members, whom its API may read."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="visits")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_visits"
+    )
+    first_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["project", "user"], name="one_visit_per_project")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} visited {self.project}"
