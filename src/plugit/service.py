@@ -56,6 +56,11 @@ log = logging.getLogger("plugit.service")
 GUARDED_PATHS = (PATH_PING, PATH_MAIL, PATH_META, PATH_TEMPLATE, PATH_ACTION)
 
 
+# uvicorn's httptools writer sends header names in lower case, so a session key set with
+# SetSession ("UserId") would reach the proxy as "userid"; h11 writes names as given.
+WIRE_CASE_HTTP = "h11"
+
+
 class Service:
     """A PlugIt service: register actions on it, then serve it as an ASGI application.
 
@@ -177,6 +182,7 @@ class Service:
             port=self.settings.port if port is None else port,
             log_level="debug" if debug else "info",
             proxy_headers=False,  # the guard checks the socket peer unless PI_USE_PROXY_IP
+            http=WIRE_CASE_HTTP,
         )
 
     def check(self) -> list[str]:

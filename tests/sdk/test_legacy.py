@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -199,6 +200,43 @@ def test_plugit_serve_command(
     with server_process(command, cwd=tmp_path, url=url + "/version"):
         assert httpx.get(url + "/version").json()["protocol"] == "Served"
         assert httpx.get(url + "/action/").json() == {"served": True}
+
+
+SESSION_APP = (
+    "from plugit import Service, SetSession\n"
+    "service = Service()\n"
+    "@service.action('/')\n"
+    "def home(request):\n"
+    "    return SetSession({}, {'UserId': '7'})\n"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["python", "-m", "plugit", "serve", "app:service", "--port", "{port}"],
+        ["python", "-c", "import app; app.service.run(port={port})"],
+    ],
+    ids=["plugit-serve", "service-run"],
+)
+def test_session_keys_keep_their_case_on_the_wire(
+    command: list[str],
+    tmp_path: Path,
+    free_port: Callable[..., int],
+    server_process: ServerProcess,
+) -> None:
+    (tmp_path / "app.py").write_text(SESSION_APP)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with server_process(
+        [part.format(port=port) for part in command], cwd=tmp_path, url=url + "/version"
+    ):
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            raw.sendall(b"GET /action/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := raw.recv(65536):
+                answer += chunk
+    assert b"\r\nEbuIo-PlugIt-SetSession-UserId: 7\r\n" in answer
 
 
 def test_plugit_serve_reports_a_bad_target(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ def serve(target: str, *, host: str = "127.0.0.1", port: int = 5000, workers: in
     import uvicorn
 
     from plugit.importer import import_from_string
+    from plugit.service import WIRE_CASE_HTTP
 
     import_from_string(target)
     uvicorn.run(
@@ -39,4 +40,5 @@ def serve(target: str, *, host: str = "127.0.0.1", port: int = 5000, workers: in
         # uvicorn would otherwise replace the socket peer by X-Forwarded-For from 127.0.0.1,
         # behind the network guard's back: PI_USE_PROXY_IP is the one switch for that.
         proxy_headers=False,
+        http=WIRE_CASE_HTTP,  # keeps the case of SetSession keys on the wire
     )

@@ -31,6 +31,7 @@ class LiveServer:
         config.setdefault("lifespan", "on")
         # Like production: never let X-Forwarded-For replace the socket peer behind our back.
         config.setdefault("proxy_headers", False)
+        config.setdefault("http", "h11")  # as `plugit serve`: header names keep their case
         self._server = uvicorn.Server(uvicorn.Config(app, **config))
         self._thread = threading.Thread(target=self._serve, name=f"LiveServer:{self.port}")
         self._failure: BaseException | None = None
