@@ -228,14 +228,16 @@ def test_session_keys_keep_their_case_on_the_wire(
     (tmp_path / "app.py").write_text(SESSION_APP)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with server_process(
-        [part.format(port=port) for part in command], cwd=tmp_path, url=url + "/version"
+    with (
+        server_process(
+            [part.format(port=port) for part in command], cwd=tmp_path, url=url + "/version"
+        ),
+        socket.create_connection(("127.0.0.1", port)) as raw,
     ):
-        with socket.create_connection(("127.0.0.1", port)) as raw:
-            raw.sendall(b"GET /action/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            answer = b""
-            while chunk := raw.recv(65536):
-                answer += chunk
+        raw.sendall(b"GET /action/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
     assert b"\r\nEbuIo-PlugIt-SetSession-UserId: 7\r\n" in answer
 
 
