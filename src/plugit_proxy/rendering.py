@@ -10,7 +10,6 @@ render passes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import weakref
 from collections import OrderedDict
@@ -315,9 +314,3 @@ def apply_slots(body: str, slots: Mapping[str, str]) -> str:
         if marker in body:
             body = body.replace(marker, content, 1)
     return body
-
-
-async def gather_dict(jobs: Mapping[str, Awaitable[Any]]) -> dict[str, Any]:
-    """Await several jobs concurrently and name their results."""
-    results = await asyncio.gather(*jobs.values())
-    return dict(zip(jobs.keys(), results, strict=True))
