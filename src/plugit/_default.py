@@ -15,8 +15,9 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
+from plugit.endpoints import MailCallback
 from plugit.exceptions import ConfigurationError
-from plugit.service import MailCallback, Service
+from plugit.service import Service
 from plugit.settings import Settings, import_config
 
 

@@ -7,7 +7,8 @@ import inspect
 import logging
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as StarletteRequest
@@ -17,13 +18,15 @@ from starlette.types import Scope
 
 from plugit.exceptions import http_description, http_status
 from plugit.guard import caller_address
-from plugit.interceptors import ActionCall
+from plugit.interceptors import ActionCall, Handler
 from plugit.protocol import HEADER_META_EXPIRE, PROTOCOL_VERSION
+from plugit.registry import ActionRegistry
 from plugit.request import Request, read_request
 from plugit.responses import json_response, to_response
+from plugit.settings import Settings
+from plugit.templates import TemplateStore
 
-if TYPE_CHECKING:
-    from plugit.service import Service
+MailCallback = Callable[..., Any]
 
 log = logging.getLogger("plugit.service")
 
@@ -53,11 +56,26 @@ def failure_response(error: Exception, what: str, where: str = "") -> Response:
 
 
 class Endpoints:
-    """The protocol endpoints of one service (bound to it; built when it starts serving)."""
+    """The protocol endpoints of one service, built when it starts serving.
 
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.settings = service.settings
+    They get what they answer from: the settings, the action registry, the templates, the
+    interceptor chain that runs actions and the mail callback.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: ActionRegistry,
+        templates: TemplateStore,
+        *,
+        handler: Handler,
+        mail_callback: MailCallback | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.templates = templates
+        self.handler = handler
+        self.mail_callback = mail_callback
 
     async def ping(self, raw: StarletteRequest) -> Response:
         """Echo `data` back, proving the service is up and reachable."""
@@ -71,11 +89,11 @@ class Endpoints:
 
     async def meta(self, raw: StarletteRequest) -> Response:
         """The action's meta object, cacheable by the proxy until `Expire`."""
-        found = self.service.registry.resolve(raw.path_params["route"])
+        found = self.registry.resolve(raw.path_params["route"])
         if found is None:
             return NOT_FOUND
         spec, _ = found
-        tag = await run_in_threadpool(self.service.templates.tag, spec.template)
+        tag = await run_in_threadpool(self.templates.tag, spec.template)
         max_age = self.settings.meta_max_age
         headers = {
             HEADER_META_EXPIRE: email.utils.formatdate(time.time() + max_age, usegmt=True),
@@ -85,17 +103,17 @@ class Endpoints:
 
     async def template(self, raw: StarletteRequest) -> Response:
         """The raw text of the action's template."""
-        found = self.service.registry.resolve(raw.path_params["route"])
+        found = self.registry.resolve(raw.path_params["route"])
         if found is None:
             return NOT_FOUND
-        template = await run_in_threadpool(self.service.templates.get, found[0].template)
+        template = await run_in_threadpool(self.templates.get, found[0].template)
         if template is None:
             return NOT_FOUND
         return Response(template.content, media_type="text/plain; charset=utf-8")
 
     async def action(self, raw: StarletteRequest, route: str) -> Response:
         """Run the action answering `route`, the way the proxy asked for it."""
-        found = self.service.registry.resolve(route)
+        found = self.registry.resolve(route)
         if found is None:
             return error_response(404, "no action answers this route")
         spec, kwargs = found
@@ -108,7 +126,7 @@ class Endpoints:
             return Response(status_code=200, headers=cors)
         try:
             request = await self._read(raw)
-            result = await self.service.call_action(ActionCall(request, spec, kwargs))
+            result = await self.handler(ActionCall(request, spec, kwargs))
             response = to_response(result, send_etag=spec.send_etag)
         except Exception as error:
             where = f"({spec.name} on {raw.method} {raw.scope['path']})"
@@ -134,7 +152,7 @@ class Endpoints:
             await raw.close()
 
     async def _mail_callback(self, request: Request) -> Any:
-        callback = self.service.mail_callback
+        callback = self.mail_callback
         if callback is None:
             return {"result": "Ok"}
         if inspect.iscoroutinefunction(callback):

@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from plugit.actions import ActionSpec, declare_action, declared_in
-from plugit.endpoints import NOT_FOUND, Endpoints, MediaFiles
+from plugit.endpoints import NOT_FOUND, Endpoints, MailCallback, MediaFiles
 from plugit.exceptions import ConfigurationError
 from plugit.guard import (
     HOW_TO_SERVE,
@@ -47,7 +47,6 @@ from plugit.settings import Settings, config_file
 from plugit.templates import TemplateStore
 
 F = TypeVar("F", bound=Callable[..., Any])
-MailCallback = Callable[..., Any]
 WebSocketHandler = Callable[..., Awaitable[None]]
 
 log = logging.getLogger("plugit.service")
@@ -152,6 +151,7 @@ class Service:
 
     def mail_handler(self, func: F) -> F:
         """Receive users' e-mail replies relayed by the proxy (see PROTOCOL.md §6)."""
+        self._check_not_serving("set the mail handler")
         self.mail_callback = func
         return func
 
@@ -203,7 +203,13 @@ class Service:
         self._handler = chain(self._interceptors)
         for problem in self.check():
             log.warning("%s", problem)
-        endpoints = Endpoints(self)
+        endpoints = Endpoints(
+            self.settings,
+            self.registry,
+            self.templates,
+            handler=self._handler,
+            mail_callback=self.mail_callback,
+        )
         app = Starlette(routes=self._routes(endpoints), lifespan=self._lifespan)
         return ServiceApp(app, endpoints, self.settings)
 

@@ -10,6 +10,7 @@ import pytest
 from starlette.responses import PlainTextResponse
 
 from plugit import Request, Service, Settings, abort
+from plugit.exceptions import ConfigurationError
 
 from .conftest import ConnectFn
 
@@ -121,3 +122,13 @@ async def test_mail_is_guarded(connect: ConnectFn, tmp_path) -> None:
     service = Service(root=tmp_path, settings=Settings(allowed_networks=("10.0.0.0/8",)))
     answer = await connect(service).post("/mail", data={"response_id": "1"})
     assert answer.status_code == 404
+
+
+async def test_no_mail_handler_after_serving_started(connect: ConnectFn, tmp_path) -> None:
+    service = Service(root=tmp_path, settings=Settings())
+    assert (await connect(service).post("/mail", data={"response_id": "1"})).status_code == 200
+
+    with pytest.raises(ConfigurationError, match="already serving"):
+        service.mail_handler(mail_callback)
+    answer = await connect(service).post("/mail", data={"response_id": "2"})
+    assert answer.json() == {"result": "Ok"}
