@@ -20,10 +20,6 @@ class Orga:
     name: str
     codops: str
 
-    def as_context(self) -> dict[str, Any]:
-        """The organisation as templates see it (`ebuio_orga`)."""
-        return {"pk": self.pk, "name": self.name, "codops": self.codops, "ebu_codops": self.codops}
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SimulatedUser:

@@ -77,7 +77,7 @@ def test_the_anchor_page_leaves_only_slots_and_csrf_to_django() -> None:
     source = SERVICE_TEMPLATES["bench/anchor_page.html"]
     fast = renderer.fast_form(renderer.compile(("svc", "tag"), source, "anchor"))
     assert fast is not None
-    assert fast.fallbacks == 3  # {% plugit_slot %} twice (the layout), {% csrf_token %}
+    assert fast.compiler.fallbacks == 3  # {% plugit_slot %} twice (the layout), {% csrf_token %}
     assert Renderer(fast=False).fast_form(renderer.compile(None, source, "anchor")) is None
 
 

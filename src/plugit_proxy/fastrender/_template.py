@@ -22,11 +22,6 @@ class FastTemplate:
         self.body = self.compiler.nodelist(template.nodelist)
         self.compiler.resolving = None  # parents are found: let go of the template
 
-    @property
-    def fallbacks(self) -> int:
-        """How many nodes Django renders itself."""
-        return self.compiler.fallbacks
-
     def render(self, template: Template, context: Context) -> SafeString:
         """Render `template` (the one compiled) as `template.render(context)` does."""
         state = context.render_context

@@ -63,7 +63,6 @@ class BackgroundSender:
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._wake = asyncio.Event()
         self._purge = Purger()
 
     def start(self) -> None:
@@ -71,10 +70,6 @@ class BackgroundSender:
         if self._task is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="plugit-mail")
             self._task = asyncio.get_running_loop().create_task(self._run(), name="plugit-mail")
-
-    def wake(self) -> None:
-        """Make the next pass start now (a message was just queued)."""
-        self._wake.set()
 
     async def stop(self) -> None:
         """Stop after the pass in progress (if any); close the thread's DB connection."""
@@ -92,10 +87,8 @@ class BackgroundSender:
         loop = asyncio.get_running_loop()
         assert self._executor is not None
         while True:
-            self._wake.clear()
             await asyncio.shield(loop.run_in_executor(self._executor, send_once, self._purge))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+            await asyncio.sleep(self.interval)
 
 
 def start_background_sender() -> BackgroundSender | None:

@@ -17,7 +17,7 @@ from plugit.protocol import (
 )
 
 from ..config import Project
-from ..upstream import ProtocolViolation, Request, UpstreamError
+from ..upstream import ProtocolViolation, Request
 from .state import Runtime, not_found
 from .urls import service_url
 
@@ -49,16 +49,6 @@ async def get_meta(runtime: Runtime, project: Project, route: str) -> Meta:
         )
     except MetaNotFound:
         raise not_found() from None
-
-
-async def find_meta(runtime: Runtime, project: Project, route: str) -> Meta | None:
-    """Return the meta of `route`, or None when the service has no such action."""
-    try:
-        return await get_meta(runtime, project, route)
-    except UpstreamError:
-        raise
-    except Exception:
-        return None
 
 
 async def _fetch(runtime: Runtime, project: Project, route: str, key: str) -> Meta:
