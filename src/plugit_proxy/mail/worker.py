@@ -15,14 +15,16 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import close_old_connections, connections
+from django.db import DatabaseError, close_old_connections, connections
 
+from .models import OutboxMessage
 from .outbox import SendReport, send_due
 from .purge import Purger
 
 __all__ = [
     "DEFAULT_INTERVAL",
     "BackgroundSender",
+    "outbox_exists",
     "run_worker",
     "send_once",
     "start_background_sender",
@@ -46,6 +48,18 @@ def send_once(purge: Purger | None = None) -> SendReport | None:
     return report
 
 
+def outbox_exists() -> bool:
+    """Tell whether the outbox's table is in the database (it is not before `migrate`)."""
+    try:
+        with connections["default"].cursor() as cursor:
+            tables = connections["default"].introspection.table_names(cursor)
+    except DatabaseError:
+        return False
+    finally:
+        close_old_connections()
+    return OutboxMessage._meta.db_table in tables
+
+
 def run_worker(*, interval: float = DEFAULT_INTERVAL, stop: threading.Event | None = None) -> None:
     """Send queued mail every `interval` seconds until `stop` is set."""
     stop = stop or threading.Event()
@@ -64,6 +78,8 @@ class BackgroundSender:
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._purge = Purger()
+        self._outbox_found = False
+        self._warned = False
 
     def start(self) -> None:
         """Start sending in the running loop (the first pass is immediate)."""
@@ -87,8 +103,25 @@ class BackgroundSender:
         loop = asyncio.get_running_loop()
         assert self._executor is not None
         while True:
-            await asyncio.shield(loop.run_in_executor(self._executor, send_once, self._purge))
+            await asyncio.shield(loop.run_in_executor(self._executor, self._pass))
             await asyncio.sleep(self.interval)
+
+    def _pass(self) -> SendReport | None:
+        # A proxy whose database was never migrated has no outbox: nothing can be queued, so
+        # there is nothing to send; say so once instead of failing every pass.
+        if not self._outbox_found:
+            self._outbox_found = outbox_exists()
+            if not self._outbox_found:
+                if not self._warned:
+                    self._warned = True
+                    logger.warning(
+                        "no mail outbox in the database (table %s missing): this process "
+                        "sends no mail until it exists; `plugit proxy`, `plugit platform "
+                        "serve` and `plugit mail worker` migrate the database when they start",
+                        OutboxMessage._meta.db_table,
+                    )
+                return None
+        return send_once(self._purge)
 
 
 def start_background_sender() -> BackgroundSender | None:
