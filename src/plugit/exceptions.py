@@ -1,11 +1,43 @@
-"""The one exception tree of PlugIt.
+"""The one exception tree of PlugIt: every error it raises on purpose is a `PlugItError`.
+
+The SDK (`plugit`):
 
 PlugItError
-├── ConfigurationError      bad settings, bad decorators, bad routes (raised at start-up)
-├── Abort                   an action asks for a pass-through status (404, 403, ...)
-└── APIError                the proxy's API could not answer a service
-    ├── APIConnectionError  refused, unreachable, or timed out
-    └── APIResponseError    answered with an error status or a body that is not JSON
+├── ConfigurationError          bad settings, decorators or routes (raised at start-up)
+│   └── UserFieldNotAllowed     a meta asks for a user field the proxy does not give (pagerules)
+├── Abort                       an action asks for a pass-through status (404, 403, ...)
+│   └── MissingParameter        `request.form["name"]` was not sent: 400 (also a KeyError)
+├── APIError                    the proxy's API could not answer a service
+│   ├── APIConnectionError      refused, unreachable, or timed out
+│   └── APIResponseError        answered with an error status or a body that is not JSON
+└── ScaffoldError               `plugit new` cannot write the project (scaffold)
+
+The proxy (`plugit_proxy`) adds, under the same root:
+
+PlugItError
+├── ConfigurationError
+│   └── PlatformFileError       the platform file cannot be applied (platform.schema)
+├── UpstreamError               a service gave no usable answer; `status` for the browser
+│   ├── UpstreamUnavailable     refused or unreachable (502)
+│   │   └── CircuitOpen         failed too often lately: not called for a while (503)
+│   │       └── UpstreamBusy    every connection of the instance stayed busy
+│   ├── UpstreamTimeout         too slow (504)
+│   │   └── ConnectTimeout      could not even connect in time
+│   └── ProtocolViolation       answered, but not as the protocol says (502)
+├── PageError                   stop the page pipeline with an error page (pipeline.state)
+│   └── LoginRequired           an anonymous user must sign in first (pipeline.access)
+├── TemplateCompileError        a service template does not compile (rendering)
+├── TemplateRenderError         a service template failed while rendering (rendering)
+├── MailRefused                 `POST mail/` refused: 400, 413 or 429 (mail.form)
+│   ├── MailFormError           a field of the form is missing or wrong
+│   └── MailLimitError          a size or rate limit of the platform is reached
+├── UnusableMail                an inbound reply cannot be delivered (mail.inbound)
+├── Full                        no bulkhead slot in time; becomes UpstreamBusy (bulkhead)
+├── MetaNotFound                no action at a route; becomes a 404 page (pipeline.meta)
+└── TemplateNotFound            no template at a route; becomes a 404 page (pipeline.template)
+
+The last three never leave the module that catches them. tests/test_exception_tree.py
+checks that this list names every exception class in src/, each under its parent.
 """
 
 from __future__ import annotations

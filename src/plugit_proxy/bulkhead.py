@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from plugit.exceptions import PlugItError
+
 __all__ = ["Bulkheads", "Full", "Release"]
 
 Release = Callable[[], None]
 
 
-class Full(Exception):
+class Full(PlugItError):
     """Every slot of the instance stayed taken for the whole wait."""
 
 

@@ -17,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.datastructures import MultiValueDict
 
+from plugit.exceptions import PlugItError
+
 from .conf import MailSettings
 
 __all__ = [
@@ -39,7 +41,7 @@ HEADER_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 BODY_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class MailRefused(ValueError):
+class MailRefused(PlugItError):
     """`POST mail/` refused; `status` and `json()` are what the API answers."""
 
     status = 400

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from email.utils import getaddresses
 
+from plugit.exceptions import PlugItError
+
 from . import tokens
 from .text import html_to_text
 
@@ -22,7 +24,7 @@ AUTOMATIC_PRECEDENCE = frozenset({"auto_reply", "bulk", "junk"})
 ADDRESS_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc")
 
 
-class UnusableMail(ValueError):
+class UnusableMail(PlugItError):
     """The mail cannot be delivered; the message says why (for the log and the admin)."""
 
 

@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 from hashlib import sha256
 from typing import cast
 
+from plugit.exceptions import PlugItError
 from plugit.pagerules import fetch_status, meta_problem
 from plugit.protocol import (
     HEADER_META_EXPIRE,
@@ -28,7 +29,7 @@ logger = logging.getLogger("plugit_proxy.pipeline")
 MAX_META_AGE = 24 * 3600
 
 
-class MetaNotFound(Exception):
+class MetaNotFound(PlugItError):
     """The service has no action at this route."""
 
 

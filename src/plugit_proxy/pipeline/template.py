@@ -6,6 +6,7 @@ from hashlib import md5
 
 from django.template.base import Template
 
+from plugit.exceptions import PlugItError
 from plugit.pagerules import fetch_status
 from plugit.protocol import PATH_TEMPLATE
 
@@ -19,7 +20,7 @@ __all__ = ["TEMPLATE_CACHE_SECONDS", "get_template"]
 TEMPLATE_CACHE_SECONDS = 24 * 3600
 
 
-class TemplateNotFound(Exception):
+class TemplateNotFound(PlugItError):
     """The service has no template at this route."""
 
 
