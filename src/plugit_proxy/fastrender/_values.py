@@ -22,8 +22,11 @@ from django.template.base import (
 )
 from django.template.base import logger as template_logger
 from django.template.context import BaseContext, Context, ContextDict
+from django.template.defaultfilters import floatformat as django_floatformat
 from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
+
+from ._filters import compile_floatformat
 
 __all__ = ["Resolver", "compile_filter_expression", "compile_variable", "to_text"]
 
@@ -177,6 +180,11 @@ def compile_filter_expression(
 
 def _compile_filter(func: Callable[..., Any], args: list[tuple[bool, Any]]) -> Filter:
     """Fix what Django reads from a filter on every call: its flags and constant arguments."""
+    if func is django_floatformat:
+        constants = _constants(args)
+        fast = None if constants is None else compile_floatformat(constants)
+        if fast is not None:
+            return (fast, (), False, False, True)
     resolvers: list[Resolver] = []
     for lookup, arg in args:
         if lookup:
@@ -191,6 +199,19 @@ def _compile_filter(func: Callable[..., Any], args: list[tuple[bool, Any]]) -> F
         bool(getattr(func, "needs_autoescape", False)),
         bool(getattr(func, "is_safe", False)),
     )
+
+
+def _constants(args: list[tuple[bool, Any]]) -> tuple[Any, ...] | None:
+    """A filter's arguments as Django passes them, if none is a variable; else None."""
+    values = []
+    for lookup, arg in args:
+        if not lookup:
+            values.append(mark_safe(arg))  # noqa: S308 (Django marks literal arguments safe)
+        elif arg.lookups is None and not (arg.translate or arg.message_context):
+            values.append(arg.literal)  # a number: what `arg.resolve` returns
+        else:
+            return None
+    return tuple(values)
 
 
 def _apply(context: Context, value: Any, filters: tuple[Filter, ...]) -> Any:

@@ -1,0 +1,152 @@
+"""The fast renderer's own filters return exactly what Django's filters return."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.template import Context, Engine
+from django.template.base import FilterExpression
+from django.template.defaultfilters import floatformat
+from django.test.utils import override_settings
+from django.utils.safestring import SafeString, mark_safe
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from plugit_proxy.fastrender import compile_template
+from plugit_proxy.fastrender._filters import compile_floatformat
+from plugit_proxy.fastrender._values import _compile_filter
+
+ARGS: tuple[str, ...] = (
+    "",
+    "2",
+    "-2",
+    "0",
+    "-0",
+    "3",
+    "-3",
+    "1",
+    "-1",
+    "5",
+    "g",
+    "u",
+    "2g",
+    "2u",
+    "-2g",
+    "2gu",
+)
+ARGS += ("-2ug", "0u", "x", "2.5", "gu", " 2")
+NUMBER_ARGS = (2, -2, 0, 3, -1, 2.5)  # `floatformat:2` passes the number itself
+EDGES: tuple[Any, ...] = (
+    0,
+    -0.0,
+    0.5,
+    -0.5,
+    1.005,
+    2.675,
+    -2.5,
+    34.26,
+    34.232,
+    1e-7,
+    -1e-10,
+    1e21,
+    10**30,
+)
+EDGES += (Decimal("-0.000"), Decimal("1E+3"), Decimal("12.3456"), Decimal("NaN"), Decimal("-Inf"))
+EDGES += (float("inf"), float("nan"), "12.5", "-0.004", " 3.14159 ", "1e5", "abc", "", "1_000")
+EDGES += (True, None, [1], Decimal("9" * 250), 123456789.125, -6666.6666)
+SETTINGS: tuple[dict[str, Any], ...] = (
+    {},
+    {"LANGUAGE_CODE": "de"},  # "," as the decimal separator
+    {"USE_THOUSAND_SEPARATOR": True},
+    {"LANGUAGE_CODE": "fr", "USE_THOUSAND_SEPARATOR": True},
+)
+
+numbers = st.one_of(
+    st.sampled_from(EDGES),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-1e7, max_value=1e7).map(lambda f: round(f, 3)),
+    st.integers(-(10**12), 10**12),
+    st.decimals(places=4, min_value=-(10**9), max_value=10**9),
+    st.decimals(),
+    st.decimals(places=2, min_value=-1000, max_value=1000).map(str),
+    st.text(alphabet="0123456789.-e ", max_size=8),
+)
+
+
+def outcome(func: Any, *args: Any) -> tuple[str, Any, type]:
+    try:
+        result = func(*args)
+    except Exception as error:
+        return "error", repr(error), type(error)
+    return "ok", result, type(result)
+
+
+@settings(
+    max_examples=3000, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
+)
+@given(
+    value=numbers,
+    arg=st.sampled_from((None, *ARGS, *NUMBER_ARGS)),
+    chosen=st.sampled_from(SETTINGS),
+)
+def test_floatformat_is_djangos(value: Any, arg: Any, chosen: dict[str, Any]) -> None:
+    args = () if arg is None else (mark_safe(arg) if isinstance(arg, str) else arg,)
+    fast = compile_floatformat(args)
+    with override_settings(**chosen):
+        expected = outcome(floatformat, value, *args)
+        if fast is None:  # left to Django's filter
+            return
+        assert outcome(fast, value) == expected
+
+
+@pytest.mark.parametrize("arg", ["2", "-2", "0", "2g", "2u", "-3u"])
+def test_constant_arguments_get_the_fast_filter(arg: str) -> None:
+    fast = compile_floatformat((mark_safe(arg),))
+    assert fast is not None
+    assert type(fast(-0.001)) is SafeString
+
+
+@pytest.mark.parametrize("arg", ["x", "2.5", ""])
+def test_unreadable_arguments_are_left_to_django(arg: str) -> None:
+    assert compile_floatformat((mark_safe(arg),)) is None
+
+
+def test_templates_with_floatformat_render_as_django() -> None:
+    engine = Engine()
+    source = (
+        '{{ f|floatformat:2 }} {{ f|floatformat:"-3" }} {{ f|floatformat }} {{ f|floatformat:n }}'
+        ' {{ f|floatformat:"2g" }} {{ f|floatformat:-2 }} {{ f|floatformat:0 }}'
+        ' {{ f|floatformat:"0u" }} {{ s|floatformat:1 }}'
+    )
+    template = engine.from_string(source)
+    compiled = compile_template(template)
+    assert compiled is not None
+    for value in (1234.5678, -0.004, Decimal("66666.666"), 7, "x", None):
+        for chosen in SETTINGS:
+            with override_settings(**chosen):
+                data = {"f": value, "n": 3, "s": "2.25"}
+                expected = template.render(Context(data))
+                assert compiled.render(template, Context(data)) == expected
+
+
+def filter_expression(expression: str) -> FilterExpression:
+    """How Django parses `{{ expression }}`."""
+    node = Engine().from_string(f"{{{{ {expression} }}}}").nodelist[0]
+    return node.filter_expression  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.mark.parametrize("expression", ["f|floatformat:2", 'f|floatformat:"-2u"', "f|floatformat"])
+def test_constant_floatformat_is_compiled_to_the_fast_filter(expression: str) -> None:
+    parsed = filter_expression(expression)
+    ((func, args),) = parsed.filters
+    compiled = _compile_filter(func, args)
+    assert compiled[0] is not floatformat
+    assert compiled[1] == ()
+
+
+def test_floatformat_with_a_variable_argument_stays_djangos() -> None:
+    parsed = filter_expression("f|floatformat:n")
+    ((func, args),) = parsed.filters
+    assert _compile_filter(func, args)[0] is floatformat
