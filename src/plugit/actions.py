@@ -22,10 +22,31 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from plugit.exceptions import ConfigurationError
-from plugit.pagerules import accessible_rules  # noqa: F401 - it moved there, with the page rules
 from plugit.protocol import Meta
 from plugit.routing import Route, compile_route
 from plugit.settings import parse_networks
+
+__all__ = [
+    "ActionSpec",
+    "action",
+    "address_in_networks",
+    "cache",
+    "crossdomain",
+    "declare_action",
+    "declared_in",
+    "json_only",
+    "no_template",
+    "only_admin_user",
+    "only_logged_user",
+    "only_member_user",
+    "only_orga_admin_user",
+    "only_orga_member_user",
+    "public",
+    "send_etag",
+    "spec_of",
+    "user_info",
+    "xml_only",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

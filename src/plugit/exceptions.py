@@ -48,6 +48,18 @@ from typing import NoReturn
 
 from plugit.protocol import PASS_THROUGH_STATUSES
 
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseError",
+    "Abort",
+    "ConfigurationError",
+    "PlugItError",
+    "abort",
+    "http_description",
+    "http_status",
+]
+
 
 class PlugItError(Exception):
     """Root of every error PlugIt raises on purpose."""

@@ -9,6 +9,8 @@ from typing import Any
 
 from plugit.exceptions import ConfigurationError
 
+__all__ = ["import_from_string"]
+
 
 def import_from_string(target: str) -> Any:
     """Import `package.module:attribute` (the attribute may be dotted) from the working dir."""

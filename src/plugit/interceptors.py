@@ -21,6 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from plugit.actions import ActionSpec
 from plugit.request import Request
 
+__all__ = ["ActionCall", "CallNext", "Handler", "Interceptor", "chain", "logging_interceptor"]
+
 CallNext = Callable[[], Awaitable[Any]]
 
 

@@ -40,7 +40,6 @@ from plugit.settings import Network
 
 __all__ = [
     "ORGA_RULE",
-    "USER_FLAGS",
     "ActionAnswer",
     "Kind",
     "Outcome",
@@ -58,7 +57,6 @@ __all__ = [
     "fetch_status",
     "is_file",
     "is_reserved",
-    "meta_networks",
     "meta_problem",
     "orga_params",
     "param_value",
@@ -68,7 +66,6 @@ __all__ = [
     "redirect_location",
     "refused_rule",
     "restricted",
-    "session_cookie",
     "set_session_values",
     "user_params",
 ]

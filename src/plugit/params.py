@@ -12,6 +12,9 @@ from typing import Any
 from plugit.exceptions import ConfigurationError
 from plugit.settings import Settings
 
+# Each setting is read when its attribute is (`plugit.params.DEBUG`): nothing to star-import.
+__all__: list[str] = []
+
 _LEGACY_NAMES = {
     "DEBUG": "debug",
     "PI_BASE_URL": "base_url",
@@ -24,7 +27,7 @@ _LEGACY_NAMES = {
 }
 
 
-def effective_settings() -> Settings:
+def _effective_settings() -> Settings:
     """The settings of the loaded service, or those `config.py` and the environment give."""
     from plugit._default import app
 
@@ -39,7 +42,7 @@ def __getattr__(name: str) -> Any:
     known = name == "PI_ALLOWED_NETWORKS" or name in _LEGACY_NAMES
     if not known and name not in Settings.__dataclass_fields__:
         raise AttributeError(f"plugit.params has no setting {name!r}")
-    settings = effective_settings()
+    settings = _effective_settings()
     if name == "PI_ALLOWED_NETWORKS":
         return [str(network) for network in settings.allowed_networks]
     return getattr(settings, _LEGACY_NAMES.get(name, name))

@@ -8,6 +8,8 @@ from typing import Any
 from plugit.actions import ActionSpec
 from plugit.exceptions import ConfigurationError
 
+__all__ = ["ActionRegistry"]
+
 
 class ActionRegistry:
     """Actions by route; refuses changes once the service has started serving."""

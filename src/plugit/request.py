@@ -21,6 +21,8 @@ from starlette.requests import Request as StarletteRequest
 
 from plugit.exceptions import Abort
 
+__all__ = ["FileUpload", "MissingParameter", "MultiDict", "Request", "read_request"]
+
 T = TypeVar("T")
 V = TypeVar("V")
 

@@ -22,6 +22,17 @@ from plugit.protocol import (
     HEADER_SET_SESSION_PREFIX,
 )
 
+__all__ = [
+    "PlugItRedirect",
+    "PlugItSendFile",
+    "PlugItSetSession",
+    "Redirect",
+    "SendFile",
+    "SetSession",
+    "json_response",
+    "to_response",
+]
+
 _HEADER_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from plugit.exceptions import ConfigurationError
 
+__all__ = ["Route", "compile_route"]
+
 _VARIABLE = re.compile(
     r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>[^)]*)\))?:)?"
     r"(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>"

@@ -6,6 +6,8 @@ from typing import Any
 
 from plugit.protocol import HEADER_SESSION_PREFIX
 
+__all__ = ["get_session_from_request"]
+
 _PREFIX = HEADER_SESSION_PREFIX.lower()
 
 

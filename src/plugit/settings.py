@@ -22,6 +22,8 @@ from typing import Any
 from plugit.exceptions import ConfigurationError
 from plugit.protocol import DEFAULT_META_MAX_AGE, PROTOCOL_NAME
 
+__all__ = ["Network", "Settings", "config_file", "import_config", "parse_networks"]
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ENV_PREFIX = "PLUGIT_"

@@ -9,6 +9,25 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
+__all__ = [
+    "ADMIN",
+    "ANONYMOUS",
+    "BBC",
+    "CNN",
+    "DEFAULT_ORGA",
+    "EBU",
+    "LOGGED",
+    "MEMBER",
+    "ORGAS",
+    "ORGAS_BY_PK",
+    "RTS",
+    "USERS_BY_MODE",
+    "USERS_BY_PK",
+    "Orga",
+    "SimulatedUser",
+    "UserMode",
+]
+
 UserMode = Literal["ano", "log", "mem", "adm"]
 
 

@@ -6,6 +6,8 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
+__all__ = ["TemplateStore"]
+
 
 @dataclasses.dataclass(frozen=True)
 class TemplateFile:

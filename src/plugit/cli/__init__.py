@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from plugit.cli import demo, new, serve
 from plugit.exceptions import PlugItError
 
+__all__ = ["main"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The `plugit` parser with every subcommand this installation offers."""

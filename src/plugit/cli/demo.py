@@ -31,6 +31,8 @@ import plugit
 from plugit.exceptions import ConfigurationError
 from plugit.service import Service
 
+__all__ = ["register"]
+
 SERVICE_DIR_ENV = "PLUGIT_DEMO_SERVICE_DIR"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

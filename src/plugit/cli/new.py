@@ -9,6 +9,8 @@ from typing import Any
 
 from plugit.scaffold import create_service, written_files
 
+__all__ = ["register"]
+
 
 def register(commands: Any) -> None:
     """Add the `new` subcommand."""

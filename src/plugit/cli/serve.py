@@ -6,6 +6,8 @@ import argparse
 import os
 from typing import Any
 
+__all__ = ["register"]
+
 
 def register(commands: Any) -> None:
     """Add the `serve` subcommand."""
