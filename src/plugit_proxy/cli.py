@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 
 from .config import LAYOUTS
@@ -147,6 +146,9 @@ def run_proxy(
         PLUGIT_LAYOUT=layout,
         PLUGIT_DATA_DIR=data_dir,
     )
+    from .firststart import prepare
+    from .serving import serve_application
+
     if not prepare():
         return 2
     target = os.environ.get("PLUGIT_SERVICE_URL")
@@ -155,48 +157,10 @@ def run_proxy(
     return 0
 
 
-def serve_application(*, host: str, port: int, workers: int | None, access_log: bool) -> None:
-    """Serve the proxy's ASGI application with uvicorn (`workers` defaults to the cores)."""
-    import uvicorn
-
-    from .serving import server_options
-
-    count = workers or os.cpu_count() or 1
-    uvicorn.run(
-        "plugit_proxy.asgi:application",
-        host=host,
-        port=port,
-        workers=count if count > 1 else None,
-        **server_options(),  # header size and arrival deadline, keep-alive, no proxy headers
-        # One log line per request costs a worker several percent of its time: opt-in.
-        access_log=access_log,
-        log_level=os.environ.get("PLUGIT_LOG_LEVEL", "info").lower(),
-    )
-
-
 def _export(**values: str | None) -> None:
     for name, value in values.items():
         if value is not None:
             os.environ[name] = value
-
-
-def prepare() -> bool:
-    """Set Django up, run the system checks and migrate the embedded database."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plugit_proxy.settings")
-    import django
-    from django.core.management import call_command
-    from django.core.management.base import SystemCheckError
-
-    django.setup()
-    try:
-        call_command("check", fail_level="ERROR")
-    except SystemCheckError as error:
-        print(error, file=sys.stderr)
-        return False
-    from .firststart import migrate_database
-
-    migrate_database()  # one process of this data folder at a time
-    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,6 +5,9 @@ proxy and the mail worker, a compose file starting everything at once). Migratin
 file from two processes fails half way ("index ... already exists"), so the work runs under
 an exclusive `flock` on a file of the data folder: the second process waits, then finds the
 schema up to date and has nothing left to do.
+
+`prepare` is the start-up of `plugit proxy` and `plugit platform serve`: Django set up, the
+system checks passed, then the database migrated under that lock.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["LOCK_NAME", "first_start_lock", "migrate_database"]
+__all__ = ["LOCK_NAME", "first_start_lock", "migrate_database", "prepare"]
 
 LOCK_NAME = "first-start.lock"
 
@@ -38,3 +42,20 @@ def migrate_database() -> None:
 
     with first_start_lock(Path(settings.DATA_DIR)):
         call_command("migrate", interactive=False, verbosity=0)
+
+
+def prepare() -> bool:
+    """Set Django up, run the system checks and migrate the database; False if a check failed."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plugit_proxy.settings")
+    import django
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    django.setup()
+    try:
+        call_command("check", fail_level="ERROR")
+    except SystemCheckError as error:
+        print(error, file=sys.stderr)
+        return False
+    migrate_database()  # one process of this data folder at a time
+    return True

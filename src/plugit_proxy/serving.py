@@ -11,16 +11,28 @@ is that protocol with both:
 
 Bodies are limited by the application itself (`bodylimit.py`); idle keep-alive connections
 by uvicorn (`timeout_keep_alive`). Should h11 be chosen instead, h11's own cap applies.
+
+`serve_application` runs the proxy's ASGI application with these settings: what `plugit proxy`
+and `plugit platform serve` do once `firststart.prepare` has passed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # uvicorn[standard]
 
-__all__ = ["HEAD_TIMEOUT", "KEEP_ALIVE", "MAX_HEAD", "HeadLimits", "server_options"]
+__all__ = [
+    "HEAD_TIMEOUT",
+    "KEEP_ALIVE",
+    "MAX_HEAD",
+    "HeadLimits",
+    "serve_application",
+    "server_options",
+]
 
 MAX_HEAD = 64 * 1024
 HEAD_TIMEOUT = 10.0
@@ -38,6 +50,21 @@ def server_options() -> dict[str, Any]:
         "proxy_headers": False,
         "lifespan": "on",
     }
+
+
+def serve_application(*, host: str, port: int, workers: int | None, access_log: bool) -> None:
+    """Serve the proxy's ASGI application with uvicorn (`workers` defaults to the cores)."""
+    count = workers or os.cpu_count() or 1
+    uvicorn.run(
+        "plugit_proxy.asgi:application",
+        host=host,
+        port=port,
+        workers=count if count > 1 else None,
+        **server_options(),  # header size and arrival deadline, keep-alive, no proxy headers
+        # One log line per request costs a worker several percent of its time: opt-in.
+        access_log=access_log,
+        log_level=os.environ.get("PLUGIT_LOG_LEVEL", "info").lower(),
+    )
 
 
 def _refusal(status: bytes, text: bytes) -> bytes:

@@ -18,7 +18,8 @@ PLATFORM_MODE = "platform"
 def serve(*, host: str, port: int, workers: int | None) -> int:
     """Migrate the database, then serve the platform; return the process exit code."""
     os.environ["PLUGIT_MODE"] = PLATFORM_MODE
-    from ..cli import prepare, serve_application
+    from ..firststart import prepare
+    from ..serving import serve_application
 
     if not prepare():  # system checks, then the schema brought up to date
         return 2
