@@ -34,7 +34,7 @@ from typing import Any, Generic, Self, TypeVar
 import httpx
 
 from plugit.exceptions import APIConnectionError, APIResponseError, ConfigurationError
-from plugit.protocol import encode_bool
+from plugit.protocol import DEFAULT_USER_FIELDS, ORGA_FIELDS, USER_FLAG_FIELDS, encode_bool
 
 __all__ = ["AsyncPlugItAPI", "Orga", "PlugItAPI", "User"]
 
@@ -92,10 +92,10 @@ class Orga(_Record):
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Orga:
         """Build from `{"pk"|"id", "name", "codops", "is_admin"?}`."""
+        text: dict[str, Any] = {n: _to_text(data.get(n)) for n in ORGA_FIELDS if n != "pk"}
         return cls(
             pk=data.get("pk", data.get("id")),
-            name=str(data.get("name") or ""),
-            codops=str(data.get("codops") or ""),
+            **text,
             is_admin=_to_bool(data.get("is_admin")),
             _raw=dict(data),
         )
@@ -133,20 +133,22 @@ class User(_Record):
         orgas = data.get("orgas") or []
         if not isinstance(orgas, list) or not all(isinstance(o, Mapping) for o in orgas):
             raise ValueError("'orgas' is not a list of objects")
+        fields: dict[str, Any] = {
+            name: _to_bool(data.get(name)) if name in USER_FLAG_FIELDS else _to_text(data.get(name))
+            for name in DEFAULT_USER_FIELDS
+            if name not in ("pk", "id")
+        }
         return cls(
             pk=pk,
             id=str(data.get("id", pk)),
-            username=str(data.get("username") or ""),
-            first_name=str(data.get("first_name") or ""),
-            last_name=str(data.get("last_name") or ""),
-            email=str(data.get("email") or ""),
-            ebuio_member=_to_bool(data.get("ebuio_member")),
-            ebuio_admin=_to_bool(data.get("ebuio_admin")),
-            ebuio_orga_member=_to_bool(data.get("ebuio_orga_member")),
-            ebuio_orga_admin=_to_bool(data.get("ebuio_orga_admin")),
+            **fields,
             orgas=[Orga.from_json(orga) for orga in orgas],
             _raw=dict(data),
         )
+
+
+def _to_text(value: Any) -> str:
+    return str(value or "")
 
 
 def _to_bool(value: Any) -> bool:

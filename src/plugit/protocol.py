@@ -35,6 +35,7 @@ __all__ = [
     "HEADER_SET_SESSION_PREFIX",
     "HEADER_USER_PREFIX",
     "NETWORK_RULE",
+    "ORGA_FIELDS",
     "ORGA_PK_PARAM",
     "PASSED_ANSWER_HEADERS",
     "PASS_THROUGH_STATUSES",
@@ -49,6 +50,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "PROXY_META_FALLBACK_MAX_AGE",
     "RESERVED_PARAM_PREFIX",
+    "USER_FLAG_FIELDS",
     "USER_PARAM_PREFIX",
     "AccessRule",
     "Meta",
@@ -130,6 +132,10 @@ DEFAULT_USER_FIELDS: Final = (
     "ebuio_orga_member",
     "ebuio_orga_admin",
 )
+# The flags among them (booleans); the others are text, but `pk`.
+USER_FLAG_FIELDS: Final = ("ebuio_member", "ebuio_admin", "ebuio_orga_member", "ebuio_orga_admin")
+# An organisation's fields (the API's lists name `pk` `id`; a user's `orgas` add `is_admin`).
+ORGA_FIELDS: Final = ("pk", "name", "codops")
 
 # -- Status codes ------------------------------------------------------------------------------
 PASS_THROUGH_STATUSES: Final = frozenset({304, 401, 403, 404, 429})

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
+from plugit.protocol import DEFAULT_USER_FIELDS
+
 __all__ = [
     "ADMIN",
     "ANONYMOUS",
@@ -62,17 +64,16 @@ class SimulatedUser:
         """Every user field of the default allow-list, as the proxy knows them."""
         if self.pk is None:
             return {}
-        return {
-            "username": self.username,
-            "id": str(self.pk),
-            "pk": self.pk,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "email": self.email,
+        flags = {
             "ebuio_member": self.member,
             "ebuio_admin": self.admin,
             "ebuio_orga_member": orga_mode and self.member,
             "ebuio_orga_admin": orga_mode and self.admin,
+        }
+        derived: dict[str, Any] = {"id": str(self.pk), **flags}
+        return {
+            name: derived[name] if name in derived else getattr(self, name)
+            for name in DEFAULT_USER_FIELDS
         }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from plugit import simulation
+from plugit.protocol import ORGA_FIELDS
 
 from .config import Project
 from .identity import ANONYMOUS, Identity, Organisation, User
@@ -30,23 +31,16 @@ DEFAULT_USER_MODE = "ano"
 # The users and organisations themselves come from plugit.simulation, which the SDK's test
 # kit shares: a service meets the same people under its tests and behind `plugit proxy`.
 SIMULATED_ORGAS: tuple[Organisation, ...] = tuple(
-    Organisation(pk=orga.pk, name=orga.name, codops=orga.codops) for orga in simulation.ORGAS
+    Organisation(**{name: getattr(orga, name) for name in ORGA_FIELDS}) for orga in simulation.ORGAS
 )
 DEFAULT_ORGA = next(orga for orga in SIMULATED_ORGAS if orga.pk == simulation.DEFAULT_ORGA.pk)
 
 
 def _user(person: simulation.SimulatedUser) -> User:
     assert person.pk is not None
-    return User(
-        pk=person.pk,
-        uuid=f"00000000-0000-4000-8000-{-person.pk:012d}",
-        username=person.username,
-        first_name=person.first_name,
-        last_name=person.last_name,
-        email=person.email,
-        ebuio_member=person.member,
-        ebuio_admin=person.admin,
-    )
+    fields = person.fields(orga_mode=False)
+    del fields["id"]  # derived from pk
+    return User(uuid=f"00000000-0000-4000-8000-{-person.pk:012d}", **fields)
 
 
 _USERS: dict[str, User] = {
