@@ -10,21 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from plugit.exceptions import ConfigurationError
-from plugit.settings import Settings
+from plugit.settings import CONFIG_NAMES, Settings
 
 # Each setting is read when its attribute is (`plugit.params.DEBUG`): nothing to star-import.
 __all__: list[str] = []
-
-_LEGACY_NAMES = {
-    "DEBUG": "debug",
-    "PI_BASE_URL": "base_url",
-    "PI_USE_PROXY_IP": "use_proxy_ip",
-    "PI_API_NAME": "api_name",
-    "PI_META_CACHE": "meta_cache",
-    "API_URL": "api_url",
-    "PI_MAX_BODY_SIZE": "max_body_size",
-    "PI_MEDIA_CACHE": "media_max_age",
-}
 
 
 def _effective_settings() -> Settings:
@@ -39,10 +28,9 @@ def _effective_settings() -> Settings:
 
 def __getattr__(name: str) -> Any:
     # Check the name first: probes such as hasattr(params, "__path__") must not load config.py.
-    known = name == "PI_ALLOWED_NETWORKS" or name in _LEGACY_NAMES
-    if not known and name not in Settings.__dataclass_fields__:
+    if name not in CONFIG_NAMES and name not in Settings.__dataclass_fields__:
         raise AttributeError(f"plugit.params has no setting {name!r}")
     settings = _effective_settings()
     if name == "PI_ALLOWED_NETWORKS":
         return [str(network) for network in settings.allowed_networks]
-    return getattr(settings, _LEGACY_NAMES.get(name, name))
+    return getattr(settings, CONFIG_NAMES.get(name, name))

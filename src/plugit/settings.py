@@ -22,7 +22,7 @@ from typing import Any
 from plugit.exceptions import ConfigurationError
 from plugit.protocol import DEFAULT_META_MAX_AGE, PROTOCOL_NAME
 
-__all__ = ["Network", "Settings", "config_file", "import_config", "parse_networks"]
+__all__ = ["CONFIG_NAMES", "Network", "Settings", "config_file", "import_config", "parse_networks"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -84,7 +84,7 @@ class Settings:
 
 
 # Original `config.py` names -> our field names.
-_CONFIG_NAMES = {
+CONFIG_NAMES = {
     "DEBUG": "debug",
     "PI_BASE_URL": "base_url",
     "PI_ALLOWED_NETWORKS": "allowed_networks",
@@ -102,7 +102,7 @@ _ENVIRONMENT_ONLY = ("port",)
 def _from_config(config: ModuleType | Mapping[str, Any]) -> dict[str, Any]:
     source = config if isinstance(config, Mapping) else vars(config)
     values: dict[str, Any] = {}
-    for name, field in _CONFIG_NAMES.items():
+    for name, field in CONFIG_NAMES.items():
         if name in source and source[name] is not None:
             values[field] = _coerce(field, source[name], origin=f"config.{name}")
     return values
@@ -110,7 +110,7 @@ def _from_config(config: ModuleType | Mapping[str, Any]) -> dict[str, Any]:
 
 def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for field in (*_CONFIG_NAMES.values(), *_ENVIRONMENT_ONLY):
+    for field in (*CONFIG_NAMES.values(), *_ENVIRONMENT_ONLY):
         variable = ENV_PREFIX + field.upper()
         if environ.get(variable, "") != "":
             values[field] = _coerce(field, environ[variable], origin=variable)

@@ -77,34 +77,24 @@ class SimulatedUser:
         }
 
 
+def _person(mode: UserMode, pk: int, name: str, *, member: bool, admin: bool) -> SimulatedUser:
+    """A simulated user called `name` ("member": Member User, member@example.org)."""
+    return SimulatedUser(
+        mode=mode,
+        pk=pk,
+        username=name,
+        first_name=name.capitalize(),
+        last_name="User",
+        email=f"{name}@example.org",
+        member=member,
+        admin=admin,
+    )
+
+
 ANONYMOUS = SimulatedUser(mode="ano", pk=None)
-LOGGED = SimulatedUser(
-    mode="log",
-    pk=-1,
-    username="logged",
-    first_name="Logged",
-    last_name="User",
-    email="logged@example.org",
-)
-MEMBER = SimulatedUser(
-    mode="mem",
-    pk=-2,
-    username="member",
-    first_name="Member",
-    last_name="User",
-    email="member@example.org",
-    member=True,
-)
-ADMIN = SimulatedUser(
-    mode="adm",
-    pk=-3,
-    username="admin",
-    first_name="Admin",
-    last_name="User",
-    email="admin@example.org",
-    member=True,
-    admin=True,
-)
+LOGGED = _person("log", -1, "logged", member=False, admin=False)
+MEMBER = _person("mem", -2, "member", member=True, admin=False)
+ADMIN = _person("adm", -3, "admin", member=True, admin=True)
 USERS_BY_MODE: dict[str, SimulatedUser] = {u.mode: u for u in (ANONYMOUS, LOGGED, MEMBER, ADMIN)}
 USERS_BY_PK: dict[int, SimulatedUser] = {u.pk: u for u in (LOGGED, MEMBER, ADMIN) if u.pk}
 
