@@ -6,35 +6,33 @@ import argparse
 import json
 
 import pytest
-from django.middleware.csrf import (  # type: ignore[attr-defined]
-    CSRF_ALLOWED_CHARS,
-    CSRF_TOKEN_LENGTH,
-    _check_token_format,
-    _does_token_match,
-    _get_new_csrf_string,
-    _unmask_cipher_token,
-)
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_TOKEN_LENGTH
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from plugit_proxy.cli import register
-from plugit_proxy.csrf import mask_secret
+from plugit_proxy.csrf import mask_secret, new_secret
+from plugit_proxy.djangointernals import (
+    check_token_format,
+    does_token_match,
+    unmask_cipher_token,
+)
 from plugit_proxy.upstream import ProtocolViolation, UpstreamAnswer
 
 
 def test_masked_tokens_are_djangos() -> None:
-    secret = _get_new_csrf_string()
+    secret = new_secret()
     tokens = {mask_secret(secret) for _ in range(200)}
     assert len(tokens) == 200  # a new mask every time (BREACH)
     for token in tokens:
         assert len(token) == CSRF_TOKEN_LENGTH
         assert set(token) <= set(CSRF_ALLOWED_CHARS)
-        _check_token_format(token)
-        assert _unmask_cipher_token(token) == secret
-        assert _does_token_match(token, secret)
+        check_token_format(token)
+        assert unmask_cipher_token(token) == secret
+        assert does_token_match(token, secret)
 
 
 def test_masks_use_every_character() -> None:
-    masks = "".join(mask_secret(_get_new_csrf_string())[:32] for _ in range(300))
+    masks = "".join(mask_secret(new_secret())[:32] for _ in range(300))
     assert set(masks) == set(CSRF_ALLOWED_CHARS)
 
 

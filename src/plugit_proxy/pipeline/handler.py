@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 from plugit.protocol import CSRF_FORM_FIELD
 
 from ..config import Project
-from ..csrf import SAFE_METHODS, CsrfState
+from ..csrf import SAFE_METHODS, CsrfState, UnsafeRequest
 from ..forwarded import forwarded_client
 from ..rendering import TemplateCompileError, TemplateRenderError
 from ..upstream import UpstreamError
@@ -108,14 +108,27 @@ class PageHandler:
 
     async def _check_csrf(self, page: Page) -> None:
         request = page.request
-        sent = request.headers.get(page.runtime.csrf.header_name, "")
+        sent: str | None = None
         content_type = request.headers.get("content-type", "")
-        if not sent and content_type.startswith(FORM_TYPES):
-            form = await read_form(page)
-            value = form.get(CSRF_FORM_FIELD, "")
-            sent = value if isinstance(value, str) else ""
-        own_origin = f"{scheme_of(request, self.tls_proxy)}://{request.url.netloc}"
-        reason = page.csrf.check(sent, request.headers.get("origin"), own_origin)
+        # The form's field first, as Django; unlike Django (POST only), for every unsafe
+        # method with a form body: the protocol lets scripts PUT forms with their token.
+        if content_type.startswith(FORM_TYPES):
+            value = (await read_form(page)).get(CSRF_FORM_FIELD, "")
+            sent = value if isinstance(value, str) and value else None
+        if sent is None:
+            sent = request.headers.get(page.runtime.csrf.header_name)
+        secure = scheme_of(request, self.tls_proxy) == "https"
+        server = request.scope.get("server") or ("", None)  # Django's SERVER_PORT
+        reason = page.csrf.check(
+            sent,
+            UnsafeRequest(
+                origin=request.headers.get("origin"),
+                referer=request.headers.get("referer"),
+                host=request.url.netloc,
+                port=str(server[1] or (443 if secure else 80)),
+                secure=secure,
+            ),
+        )
         if reason is not None:
             logger.warning("CSRF refusal on %s %s: %s", page.method, request.url.path, reason)
             raise PageError(403, "Forbidden", f"CSRF verification failed: {reason}.")
