@@ -3,7 +3,8 @@
 Zero setup: with nothing set, the proxy keeps an SQLite database and a generated secret key in
 its data directory (`./.plugit/`, or `PLUGIT_DATA_DIR`), caches there too (one cache for
 all its worker processes, at most `PLUGIT_CACHE_SIZE_LIMIT` bytes, 256 MiB), and logs
-mail to the console. `PLUGIT_REDIS_URL` moves the cache and the sessions to Redis.
+mail to the console. Sessions are kept there too, in a cache folder of their own (the
+browser holds only a random key). `PLUGIT_REDIS_URL` moves the cache and the sessions to Redis.
 The original PlugIt names (`PIAPI_*`) are accepted where they map.
 """
 
@@ -181,7 +182,6 @@ if REDIS_URL:
     CACHES: dict[str, dict[str, object]] = {
         "default": {"BACKEND": "plugit_proxy.cache.RedisCache", "LOCATION": REDIS_URL},
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 else:
     # One cache for every worker process of this proxy, in its data folder (SQLite files):
     # a page cached by one worker is a hit on the others. Oldest entries go past the limit.
@@ -191,10 +191,22 @@ else:
             "LOCATION": str(DATA_DIR / "cache"),
             "OPTIONS": {"size_limit": int(env_str("PLUGIT_CACHE_SIZE_LIMIT", str(256 * 2**20)))},
         },
+        # Sessions in a folder of their own that never evicts (entries leave when they
+        # expire): a flood of cached pages must not sign everyone out.
+        "sessions": {
+            "BACKEND": "plugit_proxy.cache.DiskCache",
+            "LOCATION": str(DATA_DIR / "sessions"),
+            "OPTIONS": {"eviction_policy": "none"},
+        },
     }
-    # Signed cookies need no shared store, so several worker processes agree on a session.
-    SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
-SESSION_ENGINE = env_str("PLUGIT_SESSION_ENGINE", SESSION_ENGINE)
+    SESSION_CACHE_ALIAS = "sessions"
+# Sessions live on the server, the browser holds only their random key: signing out ends a
+# session for good, and what a service stores in it (SetSession) never reaches the browser.
+# The cache backends' async twins serve the page pipeline without a thread hop; the shared
+# cache lets every worker process (and machine, with Redis) see the same sessions.
+SESSION_ENGINE = (
+    env_str("PLUGIT_SESSION_ENGINE").strip() or "django.contrib.sessions.backends.cache"
+)
 # Several platforms (or test runs) may share one Redis: give each its own key prefix.
 CACHES["default"]["KEY_PREFIX"] = env_str("PLUGIT_CACHE_PREFIX", "plugit")
 SESSION_COOKIE_HTTPONLY = True

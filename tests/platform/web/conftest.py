@@ -1,7 +1,7 @@
 """Fixtures of the platform's web tests: real platforms over real sockets.
 
-`platform` is parametrised: every test runs on the embedded defaults (SQLite, in-process
-cache, signed-cookie sessions) and on PostgreSQL + Redis (skipped when they are not
+`platform` is parametrised: every test runs on the embedded defaults (SQLite, the cache
+and the sessions in the data folder) and on PostgreSQL + Redis (skipped when they are not
 reachable, except with CI=true, where they must be).
 """
 
