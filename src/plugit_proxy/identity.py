@@ -14,7 +14,14 @@ from plugit.protocol import DEFAULT_USER_FIELDS
 from .config import Project
 from .sessions import Session
 
-__all__ = ["Identity", "IdentityProvider", "Organisation", "OrganisationSwitching", "User"]
+__all__ = [
+    "Identity",
+    "IdentityProvider",
+    "Organisation",
+    "OrganisationSwitching",
+    "User",
+    "user_context",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,3 +133,12 @@ class OrganisationSwitching(Protocol):
     async def switch_orga(self, session: Session, identity: Identity, pk: int) -> bool:
         """Make organisation `pk` current; False when the user may not switch to it."""
         ...
+
+
+# -- A user as templates see it (`ebuio_u`, plugitGetUser) -----------------------------------
+def user_context(user: User, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """Give a user as templates see it: the allowed fields, `id` = str(pk)."""
+    fields = user.fields(allowed)
+    fields["is_authenticated"] = user.is_authenticated
+    fields["is_anonymous"] = not user.is_authenticated
+    return fields

@@ -9,9 +9,9 @@ from typing import Any
 
 from django.template.base import Template
 
+from ..identity import user_context
 from ..upstream import UpstreamError
 from .meta import get_meta
-from .render import user_context
 from .state import Page, PageError
 from .template import get_template
 from .urls import checked_route

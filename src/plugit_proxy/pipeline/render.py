@@ -10,13 +10,14 @@ from django.template.base import Template
 from django.utils.safestring import mark_safe
 
 from ..config import LAYOUT_MODERN
-from ..identity import Identity, User
+from ..identity import Identity, user_context
 from ..rendering import Rendered, apply_slots
 from ..standalone import USER_MODES
 from ..templatetags.plugit_tags import SLOT_MARKER
+from .includes import include_fetcher, user_fetcher
 from .state import Page, Runtime
 
-__all__ = ["csrf_marker", "finish_html", "page_context", "render_action", "user_context"]
+__all__ = ["csrf_marker", "finish_html", "page_context", "render_action"]
 
 logger = logging.getLogger("plugit_proxy.pipeline")
 
@@ -39,14 +40,6 @@ def csrf_marker(page: Page) -> str:
 def use_csrf_marker(page: Page, marker: str) -> None:
     """Fill `marker` (a cached page's) with this request's token."""
     page.extras[CSRF_MARKER_KEY] = marker
-
-
-def user_context(user: User, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """Give a user as templates see it: the allowed fields, `id` = str(pk)."""
-    fields = user.fields(allowed)
-    fields["is_authenticated"] = user.is_authenticated
-    fields["is_anonymous"] = not user.is_authenticated
-    return fields
 
 
 def page_context(page: Page, data: Any) -> dict[str, Any]:
@@ -76,8 +69,6 @@ async def render_action(
     page: Page, template: Template, data: Any, *, side_block: str | None = None
 ) -> Rendered:
     """Render an action's template (and its `side_block` apart), with what its tags need."""
-    from .includes import include_fetcher, user_fetcher
-
     return await page.runtime.renderer.render(
         template,
         page_context(page, data),
