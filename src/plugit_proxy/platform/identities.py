@@ -9,10 +9,16 @@ So a signed-in page costs no database query in steady state.
 
 On a project's own origin (plugit_proxy.platform.handoff) the session also carries the
 platform sign-in it was handed off from; once that sign-in ended, the session signs no one in.
+
+The session's sign-in is checked as `django.contrib.auth.get_user` checks it: a session hash
+made under a secret in SECRET_KEY_FALLBACKS still signs in (the session then moves to the
+current secret), one that matches no secret flushes the session. The account record keeps
+the hashes under every secret, tagged with the secrets they were made with.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from dataclasses import replace
@@ -22,7 +28,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.core.cache.backends.base import BaseCache
-from django.utils.crypto import constant_time_compare
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from ..config import Project
 from ..identity import ANONYMOUS, Identity, Organisation, User
@@ -57,6 +63,18 @@ def signed_out_key(signin: str) -> str:
     return f"{SIGNED_OUT_KEY_PREFIX}{signin}"
 
 
+def secrets_tag() -> str:
+    """Name the secrets (current and fallbacks) that account records' hashes were made with."""
+    return _secrets_tag(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
+@functools.lru_cache(maxsize=4)
+def _secrets_tag(secret: str, fallbacks: tuple[str, ...]) -> str:
+    # Keyed, so the shared cache holds nothing from which a secret could be guessed.
+    message = "\n".join(fallbacks)
+    return salted_hmac("plugit.platform.account-secrets", message, secret=secret).hexdigest()
+
+
 def load_account(pk: int) -> dict[str, Any] | None:
     """Read a user's account record from the database (sync: call it off the event loop)."""
     user = models.User.objects.filter(pk=pk).first()
@@ -81,6 +99,8 @@ def load_account(pk: int) -> dict[str, Any] | None:
         "email": user.email,
         "is_active": user.is_active,
         "session_hash": user.get_session_auth_hash(),
+        "fallback_hashes": list(user.get_session_auth_fallback_hash()),
+        "secrets": secrets_tag(),
         "orgas": [
             (m.organisation.pk, m.organisation.name, m.organisation.codops, m.role == "admin")
             for m in orgas
@@ -108,7 +128,11 @@ class PlatformIdentities:
         """Give a user's account record, from the cache (or `cached`) when it holds it."""
         key = account_key(pk)
         record = cached if cached is not None else await self.cache.aget(key)
-        if not isinstance(record, dict) or record.get("loaded", 0) < self.valid_after:
+        if (
+            not isinstance(record, dict)
+            or record.get("loaded", 0) < self.valid_after
+            or record.get("secrets") != secrets_tag()  # made before the secret changed
+        ):
             record = await sync_to_async(load_account)(pk)
             if record is None:
                 return None
@@ -157,9 +181,8 @@ class PlatformIdentities:
             record = await self.account(pk, found.get(account_key(pk)))
         if record is None or not record["is_active"]:
             return None
-        # A password change signs every other session out (Django's session hash).
-        session_hash = await session.get(HASH_SESSION_KEY, "")
-        if not constant_time_compare(session_hash, record["session_hash"]):
+        if not await _verify_session_hash(session, record):
+            await session.flush()  # a password change signs every other session out
             return None
         return record
 
@@ -208,6 +231,20 @@ class PlatformIdentities:
     async def get_subscriptions(self, project: Project, pk: int) -> list[str]:
         record = await self.account(pk)
         return [] if record is None else list(record["subscriptions"].get(project.key, []))
+
+
+async def _verify_session_hash(session: Session, record: dict[str, Any]) -> bool:
+    """Check the session's hash as Django does, moving one made under a fallback secret."""
+    session_hash = await session.get(HASH_SESSION_KEY)
+    if not session_hash:
+        return False
+    if constant_time_compare(session_hash, record["session_hash"]):
+        return True
+    if not any(constant_time_compare(session_hash, old) for old in record["fallback_hashes"]):
+        return False
+    await session.cycle_key()
+    await session.set(HASH_SESSION_KEY, record["session_hash"])
+    return True
 
 
 def _find_user(key: str) -> int | None:
