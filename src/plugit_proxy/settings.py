@@ -101,6 +101,9 @@ def secret_key(directory: Path) -> str:
 
 DATA_DIR = data_dir()
 SECRET_KEY = secret_key(DATA_DIR)
+# Earlier secrets, comma-separated, kept while rotating PLUGIT_SECRET_KEY: sessions, signed
+# values and API keys made under them still verify (Django's SECRET_KEY_FALLBACKS).
+SECRET_KEY_FALLBACKS = list(env_list("PLUGIT_SECRET_KEY_FALLBACKS", ()))
 # `standalone` (one service, simulated users: `plugit proxy`) or `platform` (projects and
 # accounts from the database: `plugit platform serve`).
 PLUGIT_MODE = env_str("PLUGIT_MODE", "standalone").strip().lower()
