@@ -86,6 +86,10 @@ def fresh_default_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     """
     monkeypatch.setattr(plugit.app, "_service", None)
     monkeypatch.setattr(plugit.app, "_config", None)
+    # Other tests put service folders on sys.path (the polls example, the legacy service):
+    # their config.py must not stand in for the missing one here.
+    paths = [entry for entry in sys.path if not (Path(entry or ".") / "config.py").is_file()]
+    monkeypatch.setattr(sys, "path", paths)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):
