@@ -259,9 +259,9 @@ class ProxyApplication:
         if self.origins is None:  # one origin: the platform's own sign-in page
             query = urlencode({"next": back})
             return RedirectResponse(f"{settings.LOGIN_URL}?{query}", status_code=302)
-        handoff = reverse("platform_handoff", args=[project.key])
-        target = f"{platform}{handoff}?{urlencode({'next': back})}"
-        return RedirectResponse(target, status_code=302)
+        from .platform.handoff import start_login
+
+        return start_login(Request(scope), project.key, platform)  # binds the hand-off
 
     def _origin(self, scope: Scope, project: Project) -> str:
         """Give a project's own origin, with the scheme and port of this request."""

@@ -12,7 +12,7 @@ from uuid import uuid4
 import httpx
 import pytest
 from django.core import signing
-from plugit_origins_kit import browser, csrf_field, origin, origins_platform
+from plugit_origins_kit import DOMAIN, browser, csrf_field, origin, origins_platform
 from plugit_platform_launch import (
     REDIS_URL,
     SECRET_KEY,
@@ -44,8 +44,10 @@ def signed_in(platform: Platform, username: str) -> httpx.Client:
 
 
 def handoff_url(client: httpx.Client, platform: Platform, slug: str, path: str) -> str:
-    """Ask the platform to hand the client's user over to `slug`; give the landing URL."""
-    answer = client.get(f"/accounts/handoff/{slug}/", params={"next": path})
+    """Sign in on `slug`'s origin (its state cookie, then the platform); give the landing URL."""
+    to_platform = client.get(origin(platform, slug) + "/ebuio_login", params={"next": path})
+    assert to_platform.status_code == 302, to_platform.text
+    answer = client.get(to_platform.headers["location"])
     assert answer.status_code == 302, answer.text
     target = answer.headers["location"]
     assert target.startswith(origin(platform, slug) + "/ebuio_handoff?token=")
@@ -102,14 +104,13 @@ def test_hand_off_signs_in_on_the_project_origin_with_a_host_only_cookie(
     refused = client.get(alpha + "/logged")  # only_logged_user, anonymous
     assert refused.headers["location"] == "/ebuio_login?next=%2Flogged"
     to_platform = client.get(alpha + "/ebuio_login?next=%2Flogged")
-    assert to_platform.headers["location"] == (
-        f"{platform.url}/accounts/handoff/alpha/?next=%2Flogged"
-    )
-    to_login = client.get(to_platform.headers["location"])
+    handoff_link = to_platform.headers["location"]
+    assert handoff_link.startswith(f"{platform.url}/accounts/handoff/alpha/?next=%2Flogged&state=")
+    to_login = client.get(handoff_link)
     assert to_login.headers["location"].startswith("/accounts/login/?next=")
-    sign_in(client, "alice", next_url="/accounts/handoff/alpha/?next=%2Flogged")
+    sign_in(client, "alice", next_url=handoff_link.removeprefix(platform.url))
 
-    landing = client.get(handoff_url(client, platform, "alpha", "/logged"))
+    landing = client.get(client.get(handoff_link).headers["location"])
     assert landing.status_code == 302
     assert landing.headers["location"] == "/logged"
     cookies = set_cookies(landing)
@@ -123,11 +124,21 @@ def test_hand_off_signs_in_on_the_project_origin_with_a_host_only_cookie(
     assert beta.headers["location"] == "/ebuio_login?next=%2F"
 
 
+def holding_state(platform: Platform, client: httpx.Client, slug: str) -> httpx.Client:
+    """A new browser holding `client`'s hand-off state cookie, on `slug`'s origin."""
+    state = client.cookies.get("plugit-handoff", domain=f"alpha.{DOMAIN}")
+    assert state
+    other = browser(platform)
+    other.cookies.set("plugit-handoff", state, domain=f"{slug}.{DOMAIN}")
+    return other
+
+
 def test_a_token_is_spent_once(platform: Platform) -> None:
     alice = signed_in(platform, "alice")
     landing = handoff_url(alice, platform, "alpha", "/")
+    twin = holding_state(platform, alice, "alpha")  # the same state: only the nonce stops it
     assert alice.get(landing).status_code == 302
-    replayed = browser(platform).get(landing)
+    replayed = twin.get(landing)
     assert replayed.status_code == 400
     assert "sessionid" not in replayed.headers.get("set-cookie", "")
 
@@ -136,8 +147,8 @@ def test_a_token_for_one_project_is_refused_by_another(platform: Platform) -> No
     alice = signed_in(platform, "alice")
     landing = handoff_url(alice, platform, "alpha", "/")
     other = landing.replace(origin(platform, "alpha"), origin(platform, "gamma"))
-    assert browser(platform).get(other).status_code == 400
-    assert browser(platform).get(landing).status_code == 302  # not spent by the refusal
+    assert holding_state(platform, alice, "gamma").get(other).status_code == 400
+    assert alice.get(landing).status_code == 302  # not spent by the refusal
 
 
 def resigned(landing: str, platform: Platform, age: float) -> str:
@@ -157,9 +168,9 @@ def resigned(landing: str, platform: Platform, age: float) -> str:
 def test_an_expired_or_forged_token_is_refused(platform: Platform) -> None:
     alice = signed_in(platform, "alice")
     landing = handoff_url(alice, platform, "alpha", "/")
-    assert browser(platform).get(resigned(landing, platform, age=120)).status_code == 400
-    assert browser(platform).get(landing + "x").status_code == 400
-    assert browser(platform).get(resigned(landing, platform, age=0)).status_code == 302
+    assert alice.get(resigned(landing, platform, age=120)).status_code == 400
+    assert alice.get(landing + "x").status_code == 400
+    assert alice.get(resigned(landing, platform, age=0)).status_code == 302
 
 
 def test_signing_out_of_the_platform_signs_out_of_project_origins(platform: Platform) -> None:
