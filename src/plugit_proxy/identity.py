@@ -6,6 +6,7 @@ users and organisations (plugit_proxy.standalone); a hosted platform plugs in re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -20,6 +21,7 @@ __all__ = [
     "Organisation",
     "OrganisationSwitching",
     "User",
+    "UserSimulation",
     "user_context",
 ]
 
@@ -142,3 +144,22 @@ def user_context(user: User, allowed: tuple[str, ...]) -> dict[str, Any]:
     fields["is_authenticated"] = user.is_authenticated
     fields["is_anonymous"] = not user.is_authenticated
     return fields
+
+
+# -- Simulated users and organisations (the standalone proxy, PROTOCOL.md section 7) ---------
+@runtime_checkable
+class UserSimulation(Protocol):
+    """A provider of simulated users, switched by the developer (`ebuio_setUser/setOrga`)."""
+
+    @property
+    def user_modes(self) -> Mapping[str, str]:
+        """Name each mode's label, in the order the header offers them."""
+        ...
+
+    async def set_user_mode(self, session: Session, mode: str) -> None:
+        """Switch the simulated user; ValueError names an unknown mode."""
+        ...
+
+    async def simulate_orga(self, session: Session, pk: str, name: str, codops: str) -> None:
+        """Switch the simulated organisation (an empty pk: none); ValueError for a bad pk."""
+        ...

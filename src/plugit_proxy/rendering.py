@@ -28,14 +28,8 @@ from plugit.exceptions import PlugItError
 
 from .config import LAYOUT_LEGACY, LAYOUT_MODERN
 from .fastrender import FastTemplate, compile_template
-from .templatetags.plugit_tags import (
-    INCLUDES_KEY,
-    MISSING_KEY,
-    SLOT_MARKER,
-    USERS_KEY,
-    Missing,
-    PlugitIncludeNode,
-)
+from .tagcontext import INCLUDES_KEY, MISSING_KEY, SLOT_MARKER, USERS_KEY, Missing
+from .templatetags.plugit_tags import PlugitIncludeNode
 
 __all__ = [
     "IncludeFetcher",

@@ -79,6 +79,8 @@ def orga_from_params(pk: str, name: str, codops: str = "") -> Organisation | Non
 class StandaloneIdentities:
     """The identity provider of the standalone proxy: simulated users, kept in the session."""
 
+    user_modes = USER_MODES
+
     async def identify(self, session: Session, project: Project) -> Identity:
         mode = await session.get(SESSION_USER_MODE, DEFAULT_USER_MODE)
         if mode not in USER_MODES:
@@ -104,6 +106,10 @@ class StandaloneIdentities:
     async def set_orga(self, session: Session, orga: Organisation | None) -> None:
         """Switch the simulated organisation (None: the user has no organisation)."""
         await session.set(SESSION_ORGA, None if orga is None else _orga_to_session(orga))
+
+    async def simulate_orga(self, session: Session, pk: str, name: str, codops: str) -> None:
+        """Switch to the organisation `ebuio_setOrga` asks for; ValueError for a bad pk."""
+        await self.set_orga(session, orga_from_params(pk, name, codops))
 
     async def get_user(self, project: Project, key: str | int) -> User | None:
         for mode in _USERS:

@@ -10,10 +10,9 @@ from django.template.base import Template
 from django.utils.safestring import mark_safe
 
 from ..config import LAYOUT_MODERN
-from ..identity import Identity, user_context
+from ..identity import Identity, UserSimulation, user_context
 from ..rendering import Rendered, apply_slots
-from ..standalone import USER_MODES
-from ..templatetags.plugit_tags import SLOT_MARKER
+from ..tagcontext import SLOT_MARKER
 from .includes import include_fetcher, user_fetcher
 from .state import Page, Runtime
 
@@ -87,6 +86,8 @@ def header_html(runtime: Runtime, page: Page | None, layout: str = LAYOUT_MODERN
     cached = runtime.headers.get(key)
     if cached is not None:
         return cached
+    simulation = runtime.identities
+    modes = simulation.user_modes if isinstance(simulation, UserSimulation) else {}
     context = {
         "platform_name": runtime.config.platform_name,
         "base_url": project.mount if project else "/",
@@ -96,8 +97,8 @@ def header_html(runtime: Runtime, page: Page | None, layout: str = LAYOUT_MODERN
         "orgas": identity.orgas,
         "switchable": identity.user_mode is not None and not identity.real_users,
         "user_mode": identity.user_mode,
-        "user_mode_label": USER_MODES.get(identity.user_mode or "", ""),
-        "user_modes": list(USER_MODES.items()),
+        "user_mode_label": modes.get(identity.user_mode or "", ""),
+        "user_modes": list(modes.items()),
         "user": identity.user,
     }
     html = runtime.renderer.render_own("plugIt/header.html", context, layout)

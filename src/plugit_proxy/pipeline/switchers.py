@@ -6,16 +6,15 @@ from urllib.parse import urlsplit
 
 from starlette.responses import RedirectResponse, Response
 
-from ..identity import OrganisationSwitching
-from ..standalone import StandaloneIdentities, orga_from_params
+from ..identity import OrganisationSwitching, UserSimulation
 from .state import Page, PageError, not_found
 
 __all__ = ["SWITCHERS", "set_orga", "set_user"]
 
 
-def _provider(page: Page) -> StandaloneIdentities:
+def _provider(page: Page) -> UserSimulation:
     provider = page.runtime.identities
-    if not isinstance(provider, StandaloneIdentities):
+    if not isinstance(provider, UserSimulation):
         raise not_found()  # real accounts: nothing to simulate
     return provider
 
@@ -73,12 +72,11 @@ async def set_orga(page: Page) -> Response:
     provider = _provider(page)
     params = page.request.query_params
     try:
-        orga = orga_from_params(
-            params.get("pk", ""), params.get("name", ""), params.get("codops", "")
+        await provider.simulate_orga(
+            page.session, params.get("pk", ""), params.get("name", ""), params.get("codops", "")
         )
     except ValueError:
         raise PageError(400, "Bad request", "pk must be an integer.") from None
-    await provider.set_orga(page.session, orga)
     return _back(page)
 
 

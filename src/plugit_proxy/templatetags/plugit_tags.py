@@ -2,7 +2,8 @@
 
 Rendering is synchronous, so these tags never call a service: the renderer
 (plugit_proxy.rendering) fetches what they need beforehand and puts it in the context; a tag
-that finds its data missing records what it needs, and the renderer fetches it and renders again.
+that finds its data missing records what it needs, and the renderer fetches it and renders again
+(the keys and the record: plugit_proxy.tagcontext).
 """
 
 from __future__ import annotations
@@ -15,28 +16,9 @@ from django.template.base import FilterExpression, Parser, Token
 from django.template.context import Context
 from django.utils.safestring import SafeData, mark_safe
 
+from ..tagcontext import INCLUDES_KEY, MISSING_KEY, SLOT_MARKER, USERS_KEY, normalise_route
+
 register = template.Library()
-
-INCLUDES_KEY = "_plugit_includes"
-USERS_KEY = "_plugit_users"
-MISSING_KEY = "_plugit_missing"
-SLOT_MARKER = "<!--plugit:slot:{}-->"
-
-
-class Missing:
-    """What the tags of one render pass asked for and did not find."""
-
-    def __init__(self) -> None:
-        self.includes: set[str] = set()
-        self.users: set[str] = set()
-
-    def __bool__(self) -> bool:
-        return bool(self.includes or self.users)
-
-
-def normalise_route(route: str) -> str:
-    """Give an action route its leading slash (`menubar` -> `/menubar`)."""
-    return route if route.startswith("/") else "/" + route
 
 
 class PlugitIncludeNode(template.Node):
