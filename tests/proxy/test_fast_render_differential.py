@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from plugit_proxy.config import LAYOUT_LEGACY, LAYOUT_MODERN
 from plugit_proxy.fastrender import compile_template
 from plugit_proxy.rendering import Rendered, Renderer, TemplateRenderError
-from plugit_proxy.templatetags.plugit_tags import normalise_route
+from plugit_proxy.tagcontext import normalise_route
 
 from .render_corpus import (
     CONTEXTS,
