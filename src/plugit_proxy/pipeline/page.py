@@ -67,7 +67,8 @@ async def _run_action(page: Page, meta: Meta) -> tuple[Response | None, Any, dic
     except BaseException:
         answer.close()
         raise
-    data = answer_json(answer, answer_kind(meta))
+    # A HEAD answer has no body to judge (the SDK answers HEAD wherever GET is, bodiless).
+    data = answer.json() if page.method == "HEAD" else answer_json(answer, answer_kind(meta))
     return _data_response(page, meta, data, answer.body, headers), data, headers
 
 
@@ -77,6 +78,7 @@ def _data_response(
     if meta.get("json_only"):
         media_type = "application/json" if page.wants_json() else "text/plain"
         return Response(raw or b"{}", media_type=media_type, headers=headers)
-    if meta.get("xml_only"):  # answer_json made sure the xml text is there
-        return Response(data["xml"], media_type="application/xml", headers=headers)
+    if meta.get("xml_only"):  # answer_json made sure the xml text is there (HEAD: none)
+        xml = "" if page.method == "HEAD" else data["xml"]
+        return Response(xml, media_type="application/xml", headers=headers)
     return None
