@@ -331,6 +331,8 @@ async def throughput(app: Any, args: argparse.Namespace, cookie: str) -> None:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(args.cprofile)
         stats.sort_stats("cumulative").print_stats(args.cprofile)
+        for pattern in args.callers:
+            stats.print_callers(pattern)
 
 
 def main() -> None:
@@ -341,6 +343,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--cprofile", type=int, default=0, help="print the top N functions")
+    parser.add_argument(
+        "--callers",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="with --cprofile: also who calls the functions matching PATTERN (a regex)",
+    )
     parser.add_argument(
         "--cache",
         choices=("disk", "locmem"),
