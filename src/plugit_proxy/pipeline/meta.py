@@ -35,24 +35,40 @@ class MetaNotFound(PlugItError):
 
 def meta_key(project: Project, route: str) -> str:
     digest = sha256(f"{project.cache_namespace}|{route}".encode()).hexdigest()
-    return f"plugit:meta:{digest}"
+    # "meta2": the entry is (meta, expiry date), which a plain meta entry was not.
+    return f"plugit:meta2:{digest}"
 
 
 async def get_meta(runtime: Runtime, project: Project, route: str) -> Meta:
-    """Return the meta of `route`; raise a 404 PageError when there is no such action."""
-    key = meta_key(project, route)
-    cached = await runtime.cache.aget(key)
+    """Return the meta of `route`; raise a 404 PageError when there is no such action.
+
+    A meta is kept until its `Expire` date in the shared cache (every worker's truth) and,
+    with the same date, in the process's own memory: a steady page reads no cache for it.
+    """
+    key = (project.cache_namespace, route)
+    known = runtime.metas.get(key)
+    if known is not None:
+        meta, expires = known
+        if time.time() < expires:
+            return meta
+    shared = meta_key(project, route)
+    cached = await runtime.cache.aget(shared)
     if cached is not None:
-        return cast(Meta, cached)
+        meta, expires = cast(tuple[Meta, float], cached)
+        runtime.metas.put(key, (meta, expires))
+        return meta
     try:
         return cast(
-            Meta, await runtime.flights.do(key, lambda: _fetch(runtime, project, route, key))
+            Meta,
+            await runtime.flights.do(shared, lambda: _fetch(runtime, project, route, key, shared)),
         )
     except MetaNotFound:
         raise not_found() from None
 
 
-async def _fetch(runtime: Runtime, project: Project, route: str, key: str) -> Meta:
+async def _fetch(
+    runtime: Runtime, project: Project, route: str, key: tuple[str, str], shared: str
+) -> Meta:
     base = runtime.upstream.pick(project)
     url = service_url(base, PATH_META, route)
     answer = await runtime.upstream.send(Request(method="GET", url=url, service=base))
@@ -67,7 +83,9 @@ async def _fetch(runtime: Runtime, project: Project, route: str, key: str) -> Me
         raise ProtocolViolation(problem, url=url)
     ttl = meta_max_age(answer.headers.get(HEADER_META_EXPIRE))
     if ttl > 0:
-        await runtime.cache.aset(key, meta, ttl)
+        expires = time.time() + ttl
+        await runtime.cache.aset(shared, (meta, expires), ttl)
+        runtime.metas.put(key, (meta, expires))
     return cast(Meta, meta)
 
 

@@ -11,6 +11,7 @@ from django.core.cache.backends.base import BaseCache
 from starlette.requests import Request
 
 from plugit.exceptions import PlugItError
+from plugit.protocol import Meta
 
 from ..config import Project, ProxyConfig
 from ..csrf import CsrfConfig, CsrfState
@@ -58,6 +59,8 @@ class Runtime:
     flights: SingleFlight = field(default_factory=SingleFlight)
     headers: LRU[str] = field(default_factory=lambda: LRU(2048))
     error_pages: LRU[str] = field(default_factory=lambda: LRU(256))
+    # (cache namespace, route) -> (meta, expiry as a time.time()): pipeline/meta.py
+    metas: LRU[tuple[Meta, float]] = field(default_factory=lambda: LRU(4096))
 
 
 @dataclass(kw_only=True)
