@@ -11,6 +11,8 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from plugit.exceptions import ConfigurationError
 from plugit.protocol import DEFAULT_USER_FIELDS
 
+from .fromsettings import config_from_settings
+
 __all__ = ["check_project_origins", "check_proxy_settings", "check_single_sign_on"]
 
 KNOWN_USER_FIELDS = frozenset(DEFAULT_USER_FIELDS) | {"uuid"}
@@ -20,8 +22,6 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 @register("plugit")
 def check_proxy_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Check the PLUGIT_* settings of the standalone proxy."""
-    from .asgi import config_from_settings
-
     messages: list[CheckMessage] = []
     if settings.PLUGIT_MODE == "platform":  # projects come from the database, not settings
         return messages

@@ -26,7 +26,8 @@ import pytest  # noqa: E402
 from starlette.types import ASGIApp  # noqa: E402
 
 from plugit.testing import LiveServer  # noqa: E402
-from plugit_proxy.asgi import ProxyApplication, build_application  # noqa: E402
+from plugit_proxy.application import ProxyApplication  # noqa: E402
+from plugit_proxy.asgi import build_application  # noqa: E402
 from plugit_proxy.cache import LocMemCache  # noqa: E402
 from plugit_proxy.config import Project, ProxyConfig, UpstreamConfig  # noqa: E402
 

@@ -15,9 +15,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plugit.exceptions import ConfigurationError
 from plugit.testing import LiveServer
-from plugit_proxy.asgi import build_application, upstream_from_settings
+from plugit_proxy.asgi import build_application
 from plugit_proxy.breaker import Breaker, Breakers, State
 from plugit_proxy.config import Project, ProxyConfig, UpstreamConfig
+from plugit_proxy.fromsettings import upstream_from_settings
 from plugit_proxy.upstream import CircuitOpen, Request, Upstream, UpstreamUnavailable
 
 from .conftest import ProxyFactory, fresh_cache

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from plugit.testing import LiveServer
-from plugit_proxy.asgi import build_application, upstream_from_settings
+from plugit_proxy.asgi import build_application
 from plugit_proxy.config import Project, ProxyConfig, UpstreamConfig
+from plugit_proxy.fromsettings import upstream_from_settings
 
 from .conftest import fresh_cache, serve
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlencode
 
-from django.conf import settings
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -19,6 +18,7 @@ from plugit.protocol import CSRF_FORM_FIELD
 from ..config import Project
 from ..csrf import SAFE_METHODS, CsrfState, UnsafeRequest
 from ..forwarded import forwarded_client
+from ..https import scheme_of, tls_proxy_header
 from ..rendering import TemplateCompileError, TemplateRenderError
 from ..upstream import UpstreamError
 from .access import LoginRequired
@@ -31,7 +31,7 @@ from .state import Page, PageError, Runtime
 from .switchers import SWITCHERS
 from .urls import checked_route
 
-__all__ = ["PageHandler", "scheme_of", "tls_proxy_header"]
+__all__ = ["PageHandler"]
 
 logger = logging.getLogger("plugit_proxy.pipeline")
 
@@ -162,29 +162,6 @@ class PageHandler:
         except Exception:
             logger.exception("could not render the error page for %s", where)
             return Response(f"{problem.status} {problem.title}", status_code=problem.status)
-
-
-def tls_proxy_header() -> tuple[str, str] | None:
-    """The header and value by which a trusted TLS proxy says the browser used HTTPS.
-
-    Only with PLUGIT_BEHIND_TLS_PROXY (Django's SECURE_PROXY_SSL_HEADER): anyone can send
-    `X-Forwarded-Proto`, so without a proxy in front that overwrites it, it proves nothing.
-    """
-    configured = settings.SECURE_PROXY_SSL_HEADER
-    if not configured:
-        return None
-    meta_name, value = configured
-    return meta_name.removeprefix("HTTP_").replace("_", "-").lower(), value
-
-
-def scheme_of(request: Request, tls_proxy: tuple[str, str] | None) -> str:
-    """The scheme the browser used: the trusted proxy's header when sent, else the socket's."""
-    if tls_proxy is not None:
-        name, secure_value = tls_proxy
-        sent = request.headers.get(name)
-        if sent is not None:  # as Django's `is_secure`: the first value decides
-            return "https" if sent.split(",", 1)[0].strip() == secure_value else "http"
-    return request.url.scheme
 
 
 def _check_visibility(page: Page) -> None:

@@ -43,7 +43,7 @@ from django.utils.crypto import constant_time_compare
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from ..pipeline.handler import scheme_of, tls_proxy_header
+from ..https import scheme_of, tls_proxy_header
 from ..pipeline.state import Runtime
 from . import models
 from .identities import SIGNIN_SESSION_KEY, PlatformIdentities, signed_out_key
