@@ -221,7 +221,7 @@ async def test_open_circuit_answers_at_once_and_spares_other_services(
         fine = Project(key="b", name="B", mount="/b/", service_urls=(demo_service.url,))
         upstream = UpstreamConfig(
             connect_timeout=0.5,
-            timeout=0.5,
+            timeout=2.0,  # room for the other service's page to answer meanwhile
             breaker_failures=2,
             breaker_cooldown=1.0,
             probe_timeout=0.3,
@@ -250,16 +250,14 @@ async def test_open_circuit_answers_at_once_and_spares_other_services(
 async def _walk_through_the_circuit(client: httpx.AsyncClient, service: Hangable) -> None:
     for _ in range(2):
         stuck = asyncio.create_task(client.get("/a/public"))
-        started = time.monotonic()
+        await asyncio.sleep(0)  # the stuck page is on its way
         assert (await client.get("/b/public")).status_code == 200
-        assert time.monotonic() - started < 0.4
+        assert not stuck.done()  # the other service answered while this one hangs
         assert (await stuck).status_code == 504
     opened_at = time.monotonic()
     calls = service.calls
-    started = time.monotonic()
     refused = await client.get("/a/public")
-    assert time.monotonic() - started < 0.2
-    assert refused.status_code == 503
+    assert refused.status_code == 503  # at once: the service was not called (below)
     assert "temporarily unavailable" in refused.text
     assert "plugit-header" in refused.text
     assert service.calls == calls
