@@ -26,6 +26,9 @@ from plugit.responses import json_response, to_response
 from plugit.settings import Settings
 from plugit.templates import TemplateStore
 
+__all__ = ["NOT_FOUND", "Endpoints", "MailCallback", "MediaFiles"]
+
+
 MailCallback = Callable[..., Any]
 
 log = logging.getLogger("plugit.service")

@@ -17,6 +17,15 @@ from starlette.types import Scope
 
 from plugit.settings import Network
 
+__all__ = [
+    "HOW_TO_SERVE",
+    "address_allowed",
+    "caller_address",
+    "carries_forwarding",
+    "client_rewriter",
+    "route_path",
+]
+
 
 def caller_address(peer: str | None, headers: Headers, *, use_proxy_ip: bool) -> str:
     """The address to check: the socket peer, or the last X-Forwarded-For hop when trusted."""

@@ -46,6 +46,9 @@ from plugit.routing import compile_route
 from plugit.settings import Settings, config_file
 from plugit.templates import TemplateStore
 
+__all__ = ["WIRE_CASE_HTTP", "Service"]
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 WebSocketHandler = Callable[..., Awaitable[None]]
 

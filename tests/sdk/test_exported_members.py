@@ -42,7 +42,7 @@ EXPECTED_TOP_LEVEL = [
 
 # Being reshaped to break the endpoints <-> service import loop (issue #10); each gets its
 # `__all__` with that change, and then leaves this set (the test below insists).
-AWAITING_ALL = {"plugit.endpoints", "plugit.guard", "plugit.service"}
+AWAITING_ALL: set[str] = set()
 
 
 def is_private(name: str) -> bool:
