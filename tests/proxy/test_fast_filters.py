@@ -8,14 +8,16 @@ from typing import Any
 import pytest
 from django.template import Context, Engine
 from django.template.base import FilterExpression
-from django.template.defaultfilters import floatformat
+from django.template.defaultfilters import floatformat, truncatechars
 from django.test.utils import override_settings
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from plugit_proxy.fastrender import compile_template
-from plugit_proxy.fastrender._filters import compile_floatformat
+from plugit_proxy.fastrender._filters import compile_floatformat, compile_truncatechars
 from plugit_proxy.fastrender._values import _compile_filter
 
 ARGS: tuple[str, ...] = (
@@ -150,3 +152,93 @@ def test_floatformat_with_a_variable_argument_stays_djangos() -> None:
     parsed = filter_expression("f|floatformat:n")
     ((func, args),) = parsed.filters
     assert _compile_filter(func, args)[0] is floatformat
+
+
+# -- truncatechars ----------------------------------------------------------------------------
+TEXT_EDGES: tuple[Any, ...] = (
+    "",
+    "a",
+    "x" * 19,
+    "x" * 20,
+    "x" * 21,
+    "Item 12 with a longer name",
+    "e\u0301" * 12,  # combining acute accents: not counted
+    "caf\u00e9 au lait, bien chaud",
+    "\u0301starts combining",
+    "na\u00efve \U0001f600 emoji text here",
+    "trailing…",
+    "x" * 17 + "…",
+    mark_safe("<b>safe &amp; long enough text</b>"),
+    mark_safe("short"),
+    mark_safe("caf\u00e9 " * 5),
+    gettext_lazy("Page not found"),
+    12345678901234567890,
+    3.5,
+    None,
+    ["a", "list"],
+    Decimal("1.50"),
+)
+TRUNCATE_ARGS: tuple[Any, ...] = (20, 0, -1, 1, 2, 3, 19, 21, 2.5, "20", "x", " 5", "")
+# Endings of 1 ("…"), 2 (he: "\u202e…"), 3 ("..."), 4 (" ...") characters; pt-br: a leading space.
+LANGUAGES = ("en", "de", "he", "ckb", "ms", "pt-br")
+
+texts = st.one_of(
+    st.sampled_from(TEXT_EDGES),
+    st.text(max_size=30),
+    st.text(alphabet="ab \u0301\u0300\u00e9", max_size=30),
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=30),
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=30).map(mark_safe),
+)
+
+
+@settings(
+    max_examples=3000, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
+)
+@given(
+    value=texts,
+    arg=st.one_of(st.sampled_from(TRUNCATE_ARGS), st.integers(-3, 40)),
+    language=st.sampled_from(LANGUAGES),
+)
+def test_truncatechars_is_djangos(value: Any, arg: Any, language: str) -> None:
+    constant = mark_safe(arg) if isinstance(arg, str) else arg
+    fast = compile_truncatechars((constant,))
+    with override_settings(USE_I18N=True), translation.override(language):
+        expected = outcome(truncatechars, value, constant)
+        if fast is None:  # left to Django's filter
+            assert not isinstance(arg, int)
+            return
+        assert outcome(fast, value) == expected
+
+
+def test_truncatechars_takes_the_translated_ending() -> None:
+    fast = compile_truncatechars((5,))
+    assert fast is not None
+    assert fast("abcdefgh") == truncatechars("abcdefgh", 5) == "abcd…"
+    with override_settings(USE_I18N=True), translation.override("ms"):
+        assert fast("abcdefgh") == truncatechars("abcdefgh", 5) == "a ..."
+
+
+def test_constant_truncatechars_is_compiled_to_the_fast_filter() -> None:
+    ((func, args),) = filter_expression("s|truncatechars:20").filters
+    compiled = _compile_filter(func, args)
+    assert compiled[0] is not truncatechars
+    ((func, args),) = filter_expression("s|truncatechars:n").filters
+    assert _compile_filter(func, args)[0] is truncatechars
+
+
+def test_templates_with_truncatechars_render_as_django() -> None:
+    engine = Engine()
+    source = (
+        "{{ s|truncatechars:5 }}|{{ s|truncatechars:'12' }}|{{ s|truncatechars:n }}"
+        "|{% autoescape off %}{{ s|truncatechars:3 }}{% endautoescape %}"
+        "|{{ s|truncatechars:8|upper }}|{{ s|safe|truncatechars:6 }}"
+    )
+    template = engine.from_string(source)
+    compiled = compile_template(template)
+    assert compiled is not None
+    for value in TEXT_EDGES:
+        for language in LANGUAGES:
+            with override_settings(USE_I18N=True), translation.override(language):
+                data = {"s": value, "n": 4}
+                expected = template.render(Context(data))
+                assert compiled.render(template, Context(data)) == expected

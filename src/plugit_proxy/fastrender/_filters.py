@@ -1,5 +1,9 @@
 """Faster equals of Django's hottest filters, used when their arguments are constants.
 
+`truncatechars` builds a lazy `Truncator`, normalises the text to NFC and walks it character
+by character to skip combining marks. ASCII text has no combining marks and is its own NFC,
+so for a str of ASCII only the length decides; anything else goes to Django's filter.
+
 `floatformat` spends most of its time on steps that do not depend on the value: parsing its
 argument, and going through `formats.number_format` (language, three format look-ups, the
 generic formatter). With a constant argument, the argument is parsed once at compile time;
@@ -16,10 +20,12 @@ from typing import Any
 
 from django.conf import settings
 from django.template.defaultfilters import floatformat as django_floatformat
+from django.template.defaultfilters import truncatechars as django_truncatechars
 from django.utils.formats import get_format
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import add_truncation_text, calculate_truncate_chars_length
 
-__all__ = ["compile_floatformat"]
+__all__ = ["compile_floatformat", "compile_truncatechars"]
 
 Filter = Callable[..., Any]
 _NUMBERS = (int, float, Decimal, str)
@@ -93,3 +99,31 @@ def _context(precision: int) -> Context:
         _CONTEXTS.clear()
     context = _CONTEXTS[precision] = Context(prec=precision)
     return context
+
+
+def compile_truncatechars(args: tuple[Any, ...]) -> Filter | None:
+    """Return `lambda value: truncatechars(value, *args)` for constant `args`, or None."""
+    if len(args) != 1:
+        return None
+    try:
+        length = int(args[0])
+    except (ValueError, TypeError):
+        return None  # Django's filter says what happens (it returns the text, or raises)
+    original = args
+
+    def truncatechars(value: Any) -> Any:
+        kind = type(value)
+        # str() gives a str or SafeString back as it is: Django's stringfilter step.
+        if (kind is not str and kind is not SafeString) or not value.isascii():
+            return django_truncatechars(value, *original)
+        if length <= 0:
+            result = ""
+        elif len(value) <= length:
+            result = value
+        else:  # the ending (translated) counts in the length, as in Truncator.chars
+            kept = calculate_truncate_chars_length(length, None)
+            result = add_truncation_text(value[:kept], None)
+        # stringfilter: a safe text gives a safe result.
+        return mark_safe(result) if kind is SafeString else result  # noqa: S308
+
+    return truncatechars

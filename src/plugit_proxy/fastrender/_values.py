@@ -23,10 +23,11 @@ from django.template.base import (
 from django.template.base import logger as template_logger
 from django.template.context import BaseContext, Context, ContextDict
 from django.template.defaultfilters import floatformat as django_floatformat
+from django.template.defaultfilters import truncatechars as django_truncatechars
 from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 
-from ._filters import compile_floatformat
+from ._filters import compile_floatformat, compile_truncatechars
 
 __all__ = ["Resolver", "compile_filter_expression", "compile_variable", "to_text"]
 
@@ -180,11 +181,12 @@ def compile_filter_expression(
 
 def _compile_filter(func: Callable[..., Any], args: list[tuple[bool, Any]]) -> Filter:
     """Fix what Django reads from a filter on every call: its flags and constant arguments."""
-    if func is django_floatformat:
+    own = _OWN_FILTERS.get(func)
+    if own is not None:
         constants = _constants(args)
-        fast = None if constants is None else compile_floatformat(constants)
+        fast = None if constants is None else own(constants)
         if fast is not None:
-            return (fast, (), False, False, True)
+            return (fast, (), False, False, True)  # both are is_safe filters
     resolvers: list[Resolver] = []
     for lookup, arg in args:
         if lookup:
@@ -199,6 +201,13 @@ def _compile_filter(func: Callable[..., Any], args: list[tuple[bool, Any]]) -> F
         bool(getattr(func, "needs_autoescape", False)),
         bool(getattr(func, "is_safe", False)),
     )
+
+
+# Django's filter -> the fast renderer's compiler of it for constant arguments (_filters).
+_OWN_FILTERS: dict[Callable[..., Any], Callable[[tuple[Any, ...]], Callable[..., Any] | None]] = {
+    django_floatformat: compile_floatformat,
+    django_truncatechars: compile_truncatechars,
+}
 
 
 def _constants(args: list[tuple[bool, Any]]) -> tuple[Any, ...] | None:
