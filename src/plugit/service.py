@@ -30,7 +30,7 @@ from plugit.guard import (
     client_rewriter,
     route_path,
 )
-from plugit.interceptors import ActionCall, Handler, Interceptor, chain
+from plugit.interceptors import Handler, Interceptor, chain
 from plugit.protocol import (
     PATH_ACTION,
     PATH_MAIL,
@@ -159,11 +159,6 @@ class Service:
         return func
 
     # -- serving ----------------------------------------------------------------------------
-    async def call_action(self, call: ActionCall) -> Any:
-        """Run an action through the interceptors."""
-        assert self._handler is not None, "the service has not started"
-        return await self._handler(call)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
             self._app = self._build()
