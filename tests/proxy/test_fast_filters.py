@@ -242,3 +242,16 @@ def test_templates_with_truncatechars_render_as_django() -> None:
                 data = {"s": value, "n": 4}
                 expected = template.render(Context(data))
                 assert compiled.render(template, Context(data)) == expected
+
+
+def test_numbers_follow_a_changed_thousand_separator_setting() -> None:
+    """The renderer keeps the settings it reads per value, and forgets them when one changes."""
+    template = Engine().from_string("{{ n }} {{ f|floatformat:2 }}")
+    compiled = compile_template(template)
+    assert compiled is not None
+    data = {"n": 1234567, "f": 1234.5}
+    for chosen in ({}, {"USE_THOUSAND_SEPARATOR": True}, {}, SETTINGS[3]):
+        with override_settings(**chosen):
+            expected = template.render(Context(data))
+            assert compiled.render(template, Context(data)) == expected
+    assert compiled.render(template, Context(data)) == "1234567 1234.50"

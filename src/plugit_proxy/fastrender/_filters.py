@@ -18,12 +18,13 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, getcontext
 from typing import Any
 
-from django.conf import settings
 from django.template.defaultfilters import floatformat as django_floatformat
 from django.template.defaultfilters import truncatechars as django_truncatechars
 from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import add_truncation_text, calculate_truncate_chars_length
+
+from ._settings import setting
 
 __all__ = ["compile_floatformat", "compile_truncatechars"]
 
@@ -61,7 +62,7 @@ def compile_floatformat(args: tuple[Any, ...]) -> Filter | None:
         kind = type(value)
         if kind not in _NUMBERS or kind is bool:
             return django_floatformat(value, *original)
-        if force_grouping or (use_l10n and settings.USE_THOUSAND_SEPARATOR):
+        if force_grouping or (use_l10n and setting("USE_THOUSAND_SEPARATOR")):
             return django_floatformat(value, *original)  # grouped digits: Django's formatter
         try:
             number = Decimal(value if kind is str else str(value))

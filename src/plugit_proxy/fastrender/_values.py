@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from inspect import signature
 from typing import Any, cast
 
-from django.conf import settings
 from django.template.base import (
     FilterExpression,
     Variable,
@@ -28,6 +27,7 @@ from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 
 from ._filters import compile_floatformat, compile_truncatechars
+from ._settings import setting
 
 __all__ = ["Resolver", "compile_filter_expression", "compile_variable", "to_text"]
 
@@ -245,7 +245,7 @@ def to_text(value: Any, context: Context) -> str:
         return html.escape(value) if context.autoescape else cast(str, value)
     if kind is SafeString:
         return cast(str, value)
-    if kind is int and not settings.USE_THOUSAND_SEPARATOR:
+    if kind is int and not setting("USE_THOUSAND_SEPARATOR"):
         return str(value)  # what localize gives an int when no grouping applies
     return render_value_in_context(value, context)
 
