@@ -11,7 +11,7 @@ beyond them are removed.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,12 +152,7 @@ def sync_user(entry: UserEntry, organisations: Mapping[str, Organisation]) -> tu
         user.save()
     if entry.organisations is not None:
         wanted = {organisations[codops].pk: role for codops, role in entry.organisations.items()}
-        changed |= match_roles(
-            OrganisationMembership.objects.filter(user=user),
-            "organisation_id",
-            wanted,
-            lambda pk, role: OrganisationMembership(user=user, organisation_id=pk, role=role),
-        )
+        changed |= match_roles(OrganisationMembership, "user", user, "organisation_id", wanted)
     changed |= sync_email_address(user, entry.email)
     return user, outcome_of(created, changed)
 
@@ -313,28 +308,25 @@ def sync_related(
             changed = True
     if entry.members is not None:
         roles = {users[name].pk: role for name, role in entry.members.items()}
-        changed |= match_roles(
-            ProjectMembership.objects.filter(project=project),
-            "user_id",
-            roles,
-            lambda pk, role: ProjectMembership(project=project, user_id=pk, role=role),
-        )
+        changed |= match_roles(ProjectMembership, "project", project, "user_id", roles)
     if entry.subscriptions is not None:
         changed |= sync_subscriptions(project, entry.subscriptions, users)
     return changed
 
 
 def match_roles(
-    rows: models.QuerySet[Any],
+    membership: type[models.Model],
+    owner_field: str,
+    owner: models.Model,
     other: str,
     wanted: Mapping[int, str],
-    make: Callable[[int, str], models.Model],
 ) -> bool:
-    """Make membership `rows` exactly `wanted` (the other side's pk -> role).
+    """Make `owner`'s `membership` rows exactly `wanted` (the `other` side's pk -> role).
 
     Rows are saved and deleted one by one, so the signals that keep caches honest fire.
     """
     changed = False
+    rows = membership._default_manager.filter(**{owner_field: owner})
     current = {getattr(row, other): row for row in rows}
     for pk, row in current.items():
         if pk not in wanted:
@@ -345,7 +337,7 @@ def match_roles(
             changed = True
     for pk, role in wanted.items():
         if pk not in current:
-            make(pk, role).save()
+            membership(**{owner_field: owner, other: pk, "role": role}).save()
             changed = True
     return changed
 
