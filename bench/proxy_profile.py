@@ -333,6 +333,8 @@ async def throughput(app: Any, args: argparse.Namespace, cookie: str) -> None:
         stats.sort_stats("cumulative").print_stats(args.cprofile)
         for pattern in args.callers:
             stats.print_callers(pattern)
+        for pattern in args.callees:
+            stats.print_callees(pattern)
 
 
 def main() -> None:
@@ -349,6 +351,13 @@ def main() -> None:
         default=[],
         metavar="PATTERN",
         help="with --cprofile: also who calls the functions matching PATTERN (a regex)",
+    )
+    parser.add_argument(
+        "--callees",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="with --cprofile: also what the functions matching PATTERN call (a regex)",
     )
     parser.add_argument(
         "--cache",
