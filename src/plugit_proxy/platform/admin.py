@@ -127,7 +127,9 @@ class OrganisationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(OrganisationMembership)
 class OrganisationMembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("user", "organisation", "role")
+    # Spelled out: the form would otherwise put the base Membership's fields (user, role) first.
+    fields = ("user", "organisation", "role")
+    list_display = fields
     list_filter = ("role", "organisation")
     search_fields = ("user__username", "user__email", "organisation__codops")
     autocomplete_fields = ("user", "organisation")
@@ -200,7 +202,8 @@ class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(ProjectMembership)
 class ProjectMembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("user", "project", "role")
+    fields = ("user", "project", "role")
+    list_display = fields
     list_filter = ("role", "project")
     search_fields = ("user__username", "user__email", "project__slug")
     autocomplete_fields = ("user", "project")

@@ -80,20 +80,30 @@ class Organisation(models.Model):
         return f"{self.name} ({self.codops})"
 
 
-class OrganisationMembership(models.Model):
+class Membership(models.Model):
+    """A user's role in a group; a concrete membership adds the group's key, named by `group`."""
+
+    group: ClassVar[str]
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.user} in {getattr(self, self.group)} ({self.role})"
+
+
+class OrganisationMembership(Membership):
     """A user's membership of an organisation, as member or administrator."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    group = "organisation"
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
 
     class Meta:
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["user", "organisation"], name="one_orga_membership")
         ]
-
-    def __str__(self) -> str:
-        return f"{self.user} in {self.organisation} ({self.role})"
 
 
 class Visibility(models.TextChoices):
@@ -237,20 +247,16 @@ class ProjectService(models.Model):
         super().save(*args, **kwargs)
 
 
-class ProjectMembership(models.Model):
+class ProjectMembership(Membership):
     """A user's membership of a project, as member or administrator."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    group = "project"
     project = models.ForeignKey(Project, on_delete=models.CASCADE)
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
 
     class Meta:
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["user", "project"], name="one_project_membership")
         ]
-
-    def __str__(self) -> str:
-        return f"{self.user} in {self.project} ({self.role})"
 
 
 class SubscriptionQuerySet(models.QuerySet["Subscription"]):
