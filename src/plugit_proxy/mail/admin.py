@@ -26,6 +26,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "last_error",
         "created",
     )
+    # Spelled out: the form would otherwise put the fields of the base model (Leased) first.
+    fields = (
+        *("project_key", "sender", "recipients", "subject", "body", "html", "status"),
+        *("next_attempt_at", *readonly_fields),
+    )
     actions = ["retry_now"]
 
     @admin.action(description="Send again now (queued or failed messages)")
@@ -51,6 +56,10 @@ class InboundReplyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ("status", "source")
     search_fields = ("mail_from", "last_error")
     readonly_fields = ("raw_text", "route", "attempts", "delivered_at", "created")
+    fields = (
+        *("source", "mail_from", "recipients", "status", "next_attempt_at", "claimed_at"),
+        *("last_error", *readonly_fields),
+    )
     exclude = ("raw",)
 
     @admin.display(description="mail")

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-M = TypeVar("M", bound=models.Model)
+from .models import Leased
+
+M = TypeVar("M", bound=Leased)
 
 
 def due(waiting: str, working: str, lease: float, now: datetime) -> Q:

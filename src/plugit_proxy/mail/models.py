@@ -20,7 +20,19 @@ def backoff(attempts: int, *, base: float, cap: float) -> timedelta:
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
-class OutboxMessage(models.Model):
+class Leased(models.Model):
+    """A queued row that workers claim (see `leases`): its tries, when next, the last claim."""
+
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class OutboxMessage(Leased):
     """A mail a service asked the platform to send; kept until sent or failed for good."""
 
     class Status(models.TextChoices):
@@ -38,11 +50,7 @@ class OutboxMessage(models.Model):
     reply_to = models.CharField(max_length=320, blank=True)
     message_id = models.CharField("Message-ID", max_length=255, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -85,7 +93,7 @@ class ReplyRoute(models.Model):
         return self.expires_at <= timezone.now()
 
 
-class InboundReply(models.Model):
+class InboundReply(Leased):
     """A reply the SMTP endpoint accepted (kept until delivered), or any reply set aside."""
 
     class Status(models.TextChoices):
@@ -103,11 +111,7 @@ class InboundReply(models.Model):
         ReplyRoute, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
