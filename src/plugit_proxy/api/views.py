@@ -6,8 +6,10 @@ serves the project whose API root was called, with that project's allow-list of 
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
@@ -23,6 +25,8 @@ from ..mail.outbox import accept
 
 logger = logging.getLogger("plugit_proxy.api")
 
+P = ParamSpec("P")
+
 
 def _context(request: HttpRequest) -> tuple[Project, IdentityProvider] | None:
     scope: dict[str, Any] = getattr(request, "scope", {})
@@ -35,6 +39,23 @@ def _context(request: HttpRequest) -> tuple[Project, IdentityProvider] | None:
 
 def _not_found(what: str) -> JsonResponse:
     return JsonResponse({"error": f"{what} not found"}, status=404)
+
+
+def for_project(
+    view: Callable[Concatenate[HttpRequest, Project, IdentityProvider, P], Awaitable[HttpResponse]],
+) -> Callable[Concatenate[HttpRequest, P], Coroutine[Any, Any, HttpResponse]]:
+    """Give `view` the project whose API was called and its identities; 404 without one."""
+
+    @functools.wraps(view)
+    async def with_project(
+        request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs
+    ) -> HttpResponse:
+        found = _context(request)
+        if found is None:
+            return _not_found("project")
+        return await view(request, *found, *args, **kwargs)
+
+    return with_project
 
 
 def user_json(user: User, project: Project) -> dict[str, Any]:
@@ -58,34 +79,32 @@ def orga_json(orga: Organisation) -> dict[str, Any]:
 
 
 @require_GET
-async def user(request: HttpRequest, key: str) -> HttpResponse:
+@for_project
+async def user(
+    request: HttpRequest, project: Project, identities: IdentityProvider, key: str
+) -> HttpResponse:
     """`GET user/<pk or uuid>`."""
-    found = _context(request)
-    if found is None:
-        return _not_found("project")
-    project, identities = found
     person = await identities.get_user(project, key)
     return _not_found("user") if person is None else JsonResponse(user_json(person, project))
 
 
 @require_GET
-async def subscriptions(request: HttpRequest, pk: str) -> HttpResponse:
+@for_project
+async def subscriptions(
+    request: HttpRequest, project: Project, identities: IdentityProvider, pk: str
+) -> HttpResponse:
     """`GET subscriptions/<pk>`: the user's subscription labels for this project."""
-    found = _context(request)
-    if found is None:
-        return _not_found("project")
-    project, identities = found
     return JsonResponse(await identities.get_subscriptions(project, int(pk)), safe=False)
 
 
 @require_GET
-async def orga(request: HttpRequest, pk: str) -> HttpResponse:
+@for_project
+async def orga(
+    request: HttpRequest, project: Project, identities: IdentityProvider, pk: str
+) -> HttpResponse:
     """`GET orga/<pk>`."""
-    found = _context(request)
-    if found is None:
-        return _not_found("project")
-    organisation = await found[1].get_orga(int(pk))
-    if organisation is None or not accepts(found[0], organisation):
+    organisation = await identities.get_orga(int(pk))
+    if organisation is None or not accepts(project, organisation):
         return _not_found("organisation")
     return JsonResponse(
         {"pk": organisation.pk, "name": organisation.name, "codops": organisation.codops}
@@ -93,23 +112,21 @@ async def orga(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 @require_GET
-async def orgas(request: HttpRequest) -> HttpResponse:
+@for_project
+async def orgas(
+    request: HttpRequest, project: Project, identities: IdentityProvider
+) -> HttpResponse:
     """`GET orgas/`."""
-    found = _context(request)
-    if found is None:
-        return _not_found("project")
-    project, identities = found
     accepted = [orga for orga in await identities.get_orgas() if accepts(project, orga)]
     return JsonResponse({"data": [orga_json(orga) for orga in accepted]})
 
 
 @require_GET
-async def members(request: HttpRequest) -> HttpResponse:
+@for_project
+async def members(
+    request: HttpRequest, project: Project, identities: IdentityProvider
+) -> HttpResponse:
     """`GET members/`: the project's members."""
-    found = _context(request)
-    if found is None:
-        return _not_found("project")
-    project, identities = found
     people = await identities.get_members(project)
     return JsonResponse({"members": [user_json(person, project) for person in people]})
 
@@ -137,12 +154,11 @@ def _mail_form(request: HttpRequest, conf: MailSettings) -> MailForm:
 
 @csrf_exempt
 @require_POST
-async def mail(request: HttpRequest) -> HttpResponse:
+@for_project
+async def mail(
+    request: HttpRequest, project: Project, identities: IdentityProvider
+) -> HttpResponse:
     """`POST mail/`: check the mail, put it in the durable outbox, answer at once."""
-    found = _context(request)
-    if found is None:
-        return _not_found("project")
-    project = found[0]
     conf = mail_settings()
     try:
         form = _mail_form(request, conf)
