@@ -35,6 +35,7 @@ import httpx
 
 from plugit.exceptions import APIConnectionError, APIResponseError, ConfigurationError
 from plugit.protocol import DEFAULT_USER_FIELDS, ORGA_FIELDS, USER_FLAG_FIELDS, encode_bool
+from plugit.userfields import UserFlags, UserProfile
 
 __all__ = ["AsyncPlugItAPI", "Orga", "PlugItAPI", "User"]
 
@@ -102,7 +103,7 @@ class Orga(_Record):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
-class User(_Record):
+class User(UserProfile, UserFlags, _Record):
     """A platform user: the fields the project may see, and the user's organisations.
 
     Fields the proxy sends beyond the typed ones are attributes too (`user.some_field`).
@@ -110,14 +111,6 @@ class User(_Record):
 
     pk: Any
     id: str
-    username: str = ""
-    first_name: str = ""
-    last_name: str = ""
-    email: str = ""
-    ebuio_member: bool = False
-    ebuio_admin: bool = False
-    ebuio_orga_member: bool = False
-    ebuio_orga_admin: bool = False
     orgas: list[Orga] = dataclasses.field(default_factory=list)
     _raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 

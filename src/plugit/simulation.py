@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any, Literal
 
 from plugit.protocol import DEFAULT_USER_FIELDS
+from plugit.userfields import UserProfile
 
 __all__ = [
     "ADMIN",
@@ -43,15 +44,11 @@ class Orga:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class SimulatedUser:
+class SimulatedUser(UserProfile):
     """A user of the standalone proxy; `member`/`admin` are of the project (and orga)."""
 
     mode: UserMode
     pk: int | None
-    username: str = ""
-    first_name: str = ""
-    last_name: str = ""
-    email: str = ""
     member: bool = False
     admin: bool = False
 

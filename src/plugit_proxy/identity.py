@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from plugit.protocol import DEFAULT_USER_FIELDS
+from plugit.userfields import UserFlags, UserProfile
 
 from .config import Project
 from .sessions import Session
@@ -47,19 +48,11 @@ class Organisation:
 
 
 @dataclass(frozen=True, kw_only=True)
-class User:
+class User(UserProfile, UserFlags):
     """A user as the protocol describes one; `pk` is None for the anonymous user."""
 
     pk: int | None = None
     uuid: str = ""
-    username: str = ""
-    first_name: str = ""
-    last_name: str = ""
-    email: str = ""
-    ebuio_member: bool = False
-    ebuio_admin: bool = False
-    ebuio_orga_member: bool = False
-    ebuio_orga_admin: bool = False
     subscription_labels: tuple[str, ...] = ()  # for the project it is seen from
     orgas: tuple[Organisation, ...] = field(default=(), repr=False)
 
