@@ -2,13 +2,14 @@
 
     uvicorn plugit_proxy.asgi:application          (configured by PLUGIT_* variables)
 
-`PLUGIT_MODE=platform` builds the hosted platform, anything else the standalone proxy; the
-application itself (routing, lifespan) is plugit_proxy.application.
+The configuration is the one the command line installed, else the one built from the
+environment (with the parent's flags, `PLUGIT_FLAGS`, in uvicorn's workers): plugit_proxy.conf.
+`PLUGIT_MODE=platform` builds the hosted platform, else the standalone proxy; the application
+itself (routing, lifespan) is plugit_proxy.application.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.core.cache.backends.base import BaseCache
@@ -17,6 +18,7 @@ from .application import ProxyApplication
 from .config import ProxyConfig
 from .fromsettings import config_from_settings, platform_config_from_settings
 from .identity import IdentityProvider
+from .setup import configure
 
 __all__ = ["build_application", "build_platform"]
 
@@ -32,10 +34,7 @@ def build_application(
     `PLUGIT_MODE=platform` (what `plugit platform serve` sets) builds the hosted platform:
     projects and accounts from the database, the same page pipeline.
     """
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plugit_proxy.settings")
-    import django
-
-    django.setup(set_prefix=False)
+    configure()  # the installed configuration, else the environment's
     from django.conf import settings
     from django.core.cache import caches
 

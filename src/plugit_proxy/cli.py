@@ -1,38 +1,38 @@
 """`plugit proxy`: run the standalone proxy in front of a service under development.
 
-Every flag also reads a `PLUGIT_*` environment variable; flags win. The settings reach the
-worker processes through those same variables.
+Every flag also reads a `PLUGIT_*` environment variable; flags win. Both meet in one place,
+plugit_proxy.conf: the flags given here are handed to it by their variables' names.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import sys
 from collections.abc import Sequence
+from typing import Any
 
+from plugit.exceptions import PlugItError
+
+from .conf import Configuration, load_configuration
 from .config import LAYOUTS
 
-__all__ = ["main", "register", "run_proxy"]
+__all__ = ["configuration_from_args", "main", "register", "run_proxy"]
 
 DEFAULT_PORT = 8000
 DEFAULT_HOST = "127.0.0.1"
-
-
-def _env_bool(name: str) -> bool | None:
-    value = os.environ.get(name, "").strip().lower()
-    if not value:
-        return None
-    return value in {"1", "true", "yes", "on"}
-
-
-def _env_layout() -> str | None:
-    """Read PLUGIT_LAYOUT, refusing a value that names no layout."""
-    value = os.environ.get("PLUGIT_LAYOUT", "").strip().lower()
-    if value and value not in LAYOUTS:
-        raise SystemExit(
-            f"PLUGIT_LAYOUT={value!r} is not a layout: use one of {', '.join(LAYOUTS)}."
-        )
-    return value or None
+# Each flag and the variable it stands for.
+FLAG_VARIABLES = {
+    "service": "PLUGIT_SERVICE_URL",
+    "host": "PLUGIT_HOST",
+    "port": "PLUGIT_PORT",
+    "orga_mode": "PLUGIT_ORGA_MODE",
+    "proxy_mode": "PLUGIT_PROXY_MODE",
+    "menu_action": "PLUGIT_MENU_ACTION",
+    "layout": "PLUGIT_LAYOUT",
+    "workers": "PLUGIT_WORKERS",
+    "access_log": "PLUGIT_ACCESS_LOG",
+    "data_dir": "PLUGIT_DATA_DIR",
+}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,39 +53,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the proxy's flags (each with its PLUGIT_* variable)."""
-    env = os.environ.get
+    """Declare the proxy's flags (each stands for its PLUGIT_* variable)."""
     parser.add_argument(
         "--service",
-        default=env("PLUGIT_SERVICE_URL"),
         help="base URL of the service, e.g. http://127.0.0.1:5000 (PLUGIT_SERVICE_URL)",
     )
-    parser.add_argument("--host", default=env("PLUGIT_HOST", DEFAULT_HOST), help="(PLUGIT_HOST)")
-    parser.add_argument(
-        "--port", type=int, default=int(env("PLUGIT_PORT", DEFAULT_PORT)), help="(PLUGIT_PORT)"
-    )
+    parser.add_argument("--host", help=f"{DEFAULT_HOST} by default (PLUGIT_HOST)")
+    parser.add_argument("--port", type=int, help=f"{DEFAULT_PORT} by default (PLUGIT_PORT)")
     parser.add_argument(
         "--orga-mode",
         action=argparse.BooleanOptionalAction,
-        default=_env_bool("PLUGIT_ORGA_MODE"),
         help="organisation mode, on by default (PLUGIT_ORGA_MODE)",
     )
     parser.add_argument(
         "--proxy-mode",
         action=argparse.BooleanOptionalAction,
-        default=_env_bool("PLUGIT_PROXY_MODE"),
         help="forward requests as they are, no meta/template calls (PLUGIT_PROXY_MODE)",
     )
     parser.add_argument(
         "--menu-action",
-        default=env("PLUGIT_MENU_ACTION"),
         help="action whose template gives the side menu, 'menubar' by default; '' for none "
         "(PLUGIT_MENU_ACTION)",
     )
     parser.add_argument(
         "--layout",
         choices=LAYOUTS,
-        default=_env_layout(),
         help="page layout services' templates extend: 'modern' (Bootstrap 5, the default) or "
         "'legacy' (Bootstrap 3 and jQuery, for services written for the original PlugIt) "
         "(PLUGIT_LAYOUT)",
@@ -93,74 +85,72 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(env("PLUGIT_WORKERS", "0")) or None,
         help="worker processes, the number of cores by default (PLUGIT_WORKERS)",
     )
     parser.add_argument(
         "--access-log",
         action=argparse.BooleanOptionalAction,
-        default=_env_bool("PLUGIT_ACCESS_LOG"),
         help="log every request (uvicorn's access log), off by default (PLUGIT_ACCESS_LOG)",
     )
     parser.add_argument(
-        "--data-dir",
-        default=env("PLUGIT_DATA_DIR"),
-        help="database and secret key, ./.plugit by default (PLUGIT_DATA_DIR)",
+        "--data-dir", help="database and secret key, ./.plugit by default (PLUGIT_DATA_DIR)"
     )
+
+
+def configuration_from_args(args: argparse.Namespace) -> Configuration:
+    """Build the configuration from the flags given, then the environment."""
+    return load_configuration(_flags(**{name: getattr(args, name) for name in FLAG_VARIABLES}))
+
+
+def _flags(**values: Any) -> dict[str, Any]:
+    return {FLAG_VARIABLES[name]: value for name, value in values.items() if value is not None}
 
 
 def _handle(args: argparse.Namespace) -> int:
-    return run_proxy(
-        service=args.service,
-        host=args.host,
-        port=args.port,
-        orga_mode=args.orga_mode,
-        proxy_mode=args.proxy_mode,
-        menu_action=args.menu_action,
-        layout=args.layout,
-        workers=args.workers,
-        data_dir=args.data_dir,
-        access_log=bool(args.access_log),
-    )
+    return serve_proxy(configuration_from_args(args))
 
 
 def run_proxy(
     *,
     service: str | None,
-    host: str = DEFAULT_HOST,
-    port: int = DEFAULT_PORT,
+    host: str | None = None,
+    port: int | None = None,
     orga_mode: bool | None = None,
     proxy_mode: bool | None = None,
     menu_action: str | None = None,
     layout: str | None = None,
     workers: int | None = None,
     data_dir: str | None = None,
-    access_log: bool = False,
+    access_log: bool | None = None,
 ) -> int:
-    """Prepare the data directory and database, then serve the proxy with uvicorn."""
-    _export(
-        PLUGIT_SERVICE_URL=service,
-        PLUGIT_ORGA_MODE=None if orga_mode is None else str(orga_mode),
-        PLUGIT_PROXY_MODE=None if proxy_mode is None else str(proxy_mode),
-        PLUGIT_MENU_ACTION=menu_action,
-        PLUGIT_LAYOUT=layout,
-        PLUGIT_DATA_DIR=data_dir,
+    """Serve the proxy with these settings (None: the environment's, else the default)."""
+    flags = _flags(
+        service=service,
+        host=host,
+        port=port,
+        orga_mode=orga_mode,
+        proxy_mode=proxy_mode,
+        menu_action=menu_action,
+        layout=layout,
+        workers=workers,
+        data_dir=data_dir,
+        access_log=access_log,
     )
+    return serve_proxy(load_configuration(flags))
+
+
+def serve_proxy(config: Configuration) -> int:
+    """Prepare the data directory and database, then serve the proxy with uvicorn."""
     from .firststart import prepare
     from .serving import serve_application
 
-    if not prepare():
+    if not prepare(config):
         return 2
-    target = os.environ.get("PLUGIT_SERVICE_URL")
-    print(f"PlugIt proxy: http://{host}:{port}/plugIt/ -> {target}")
-    serve_application(host=host, port=port, workers=workers, access_log=access_log)
+    server = config.server
+    target = config.standalone.service_url
+    print(f"PlugIt proxy: http://{server.host}:{server.port}/plugIt/ -> {target}")
+    serve_application(config)
     return 0
-
-
-def _export(**values: str | None) -> None:
-    for name, value in values.items():
-        if value is not None:
-            os.environ[name] = value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,4 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m plugit_proxy")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    return _handle(args)
+    try:
+        return _handle(args)
+    except PlugItError as error:
+        print(f"plugit: error: {error}", file=sys.stderr)
+        return 2

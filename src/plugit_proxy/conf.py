@@ -46,6 +46,7 @@ __all__ = [
     "CacheConfig",
     "Configuration",
     "DatabaseConfig",
+    "MailCommandsConfig",
     "MailConfig",
     "OidcConfig",
     "PlatformConfig",
@@ -56,6 +57,8 @@ __all__ = [
     "export_flags",
     "install_configuration",
     "load_configuration",
+    "load_mail_commands",
+    "secret_from",
 ]
 
 FLAGS_VARIABLE = "PLUGIT_FLAGS"
@@ -376,6 +379,64 @@ def _platform(env: Environment) -> PlatformConfig:
         api_key_failures=env.get("PLUGIT_API_KEY_FAILURES", parse_int, 20),
         api_key_window=env.get("PLUGIT_API_KEY_WINDOW", partial(parse_int, minimum=1), 60),
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailCommandsConfig:
+    """The flags of `plugit mail worker|poll|receive` (each also a PLUGIT_MAIL_* variable)."""
+
+    worker_interval: float = 10.0
+    worker_once: bool = False
+    poll_once: bool = False
+    poll_protocol: str = "imap"
+    poll_host: str = ""
+    poll_port: int | None = None  # None: the protocol's usual port
+    poll_security: str = "ssl"
+    poll_user: str = ""
+    poll_password_env: str = "PLUGIT_MAIL_POLL_PASSWORD"  # noqa: S105 (a name, not a secret)
+    poll_folder: str = "INBOX"
+    poll_cafile: str | None = None
+    poll_interval: float = 60.0
+    receive_host: str = "127.0.0.1"
+    receive_port: int = 8025
+    receive_lmtp: bool = False
+
+
+def load_mail_commands(
+    flags: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
+) -> MailCommandsConfig:
+    """Build the mail commands' settings: `flags` (by variable name), environment, defaults."""
+    given = {k: v for k, v in (flags or {}).items() if v is not None}
+    env = Environment(os.environ if environ is None else environ, given)
+    d = MailCommandsConfig()
+    return MailCommandsConfig(
+        worker_interval=env.get("PLUGIT_MAIL_WORKER_INTERVAL", parse_seconds, d.worker_interval),
+        worker_once=env.get("PLUGIT_MAIL_WORKER_ONCE", parse_bool, False),
+        poll_once=env.get("PLUGIT_MAIL_POLL_ONCE", parse_bool, False),
+        poll_protocol=env.get(
+            "PLUGIT_MAIL_POLL_PROTOCOL", partial(parse_choice, choices=("imap", "pop3")), "imap"
+        ),
+        poll_host=env.text("PLUGIT_MAIL_POLL_HOST"),
+        poll_port=env.get("PLUGIT_MAIL_POLL_PORT", parse_int, 0) or None,
+        poll_security=env.get(
+            "PLUGIT_MAIL_POLL_SECURITY",
+            partial(parse_choice, choices=("ssl", "starttls", "none")),
+            "ssl",
+        ),
+        poll_user=env.text("PLUGIT_MAIL_POLL_USER"),
+        poll_password_env=env.text("PLUGIT_MAIL_POLL_PASSWORD_ENV").strip() or d.poll_password_env,
+        poll_folder=env.text("PLUGIT_MAIL_POLL_FOLDER", "INBOX"),
+        poll_cafile=env.text("PLUGIT_MAIL_POLL_CAFILE").strip() or None,
+        poll_interval=env.get("PLUGIT_MAIL_POLL_INTERVAL", parse_seconds, d.poll_interval),
+        receive_host=env.text("PLUGIT_MAIL_RECEIVE_HOST", d.receive_host),
+        receive_port=env.get("PLUGIT_MAIL_RECEIVE_PORT", parse_int, d.receive_port),
+        receive_lmtp=env.get("PLUGIT_MAIL_RECEIVE_LMTP", parse_bool, False),
+    )
+
+
+def secret_from(variable: str) -> str | None:
+    """The value of the variable a setting names as holding a secret (e.g. a password)."""
+    return os.environ.get(variable)
 
 
 _installed: Configuration | None = None

@@ -19,6 +19,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from .conf import Configuration
+from .setup import configure
+
 __all__ = ["LOCK_NAME", "first_start_lock", "migrate_database", "prepare"]
 
 LOCK_NAME = "first-start.lock"
@@ -44,14 +47,12 @@ def migrate_database() -> None:
         call_command("migrate", interactive=False, verbosity=0)
 
 
-def prepare() -> bool:
+def prepare(config: Configuration | None = None) -> bool:
     """Set Django up, run the system checks and migrate the database; False if a check failed."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plugit_proxy.settings")
-    import django
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
 
-    django.setup()
+    configure(config)
     try:
         call_command("check", fail_level="ERROR")
     except SystemCheckError as error:

@@ -25,6 +25,8 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # uvicorn[standard]
 
+from .conf import Configuration, export_flags
+
 __all__ = [
     "HEAD_TIMEOUT",
     "KEEP_ALIVE",
@@ -52,18 +54,25 @@ def server_options() -> dict[str, Any]:
     }
 
 
-def serve_application(*, host: str, port: int, workers: int | None, access_log: bool) -> None:
-    """Serve the proxy's ASGI application with uvicorn (`workers` defaults to the cores)."""
-    count = workers or os.cpu_count() or 1
+def serve_application(config: Configuration) -> None:
+    """Serve the proxy's ASGI application with uvicorn (one worker per core by default).
+
+    With one worker the application is built in this process, from the installed `config`;
+    worker processes rebuild it from the environment and `PLUGIT_FLAGS` (plugit_proxy.conf).
+    """
+    server = config.server
+    count = server.workers or os.cpu_count() or 1
+    if count > 1:
+        export_flags(config)
     uvicorn.run(
         "plugit_proxy.asgi:application",
-        host=host,
-        port=port,
+        host=server.host,
+        port=server.port,
         workers=count if count > 1 else None,
         **server_options(),  # header size and arrival deadline, keep-alive, no proxy headers
         # One log line per request costs a worker several percent of its time: opt-in.
-        access_log=access_log,
-        log_level=os.environ.get("PLUGIT_LOG_LEVEL", "info").lower(),
+        access_log=server.access_log,
+        log_level=server.log_level,
     )
 
 

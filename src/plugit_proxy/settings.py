@@ -1,4 +1,4 @@
-"""Django settings of the proxy, read from `PLUGIT_*` environment variables.
+"""Django settings of the proxy, derived from its one configuration (plugit_proxy.conf).
 
 Zero setup: with nothing set, the proxy keeps an SQLite database and a generated secret key in
 its data directory (`./.plugit/`, or `PLUGIT_DATA_DIR`), caches there too (one cache for
@@ -6,59 +6,20 @@ all its worker processes, at most `PLUGIT_CACHE_SIZE_LIMIT` bytes, 256 MiB), and
 mail to the console. Sessions are kept there too, in a cache folder of their own (the
 browser holds only a random key). `PLUGIT_REDIS_URL` moves the cache and the sessions to Redis.
 The original PlugIt names (`PIAPI_*`) are accepted where they map.
+
+No variable is read here: `current_configuration()` is the configuration the command line
+installed (plugit_proxy.setup.configure), or, for `manage.py`, `django-admin` and the tests,
+the one built now from the environment; its data folder is made ready (`prepare_data_dir`).
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from plugit.protocol import DEFAULT_USER_FIELDS
-from plugit_proxy.assets import BOOTSTRAP3_VERSION, build_bootstrap3_css, legacy_static_dirs
+from plugit_proxy.assets import legacy_static_dirs
+from plugit_proxy.conf import current_configuration
 from plugit_proxy.mail.emailurl import parse_email_url
-
-
-def env_str(name: str, default: str = "", *aliases: str) -> str:
-    """Read a string setting from the first of `name` and `aliases` that is set."""
-    for key in (name, *aliases):
-        value = os.environ.get(key)
-        if value is not None:
-            return value
-    return default
-
-
-def env_bool(name: str, default: bool, *aliases: str) -> bool:
-    """Read a boolean setting (`1/true/yes/on` or `0/false/no/off`)."""
-    value = env_str(name, "", *aliases).strip().lower()
-    if not value:
-        return default
-    return value in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: tuple[str, ...], *aliases: str) -> tuple[str, ...]:
-    """Read a comma-separated list setting."""
-    value = env_str(name, "", *aliases)
-    if not value.strip():
-        return default
-    return tuple(item.strip() for item in value.split(",") if item.strip())
-
-
-def data_dir() -> Path:
-    """Return the data directory (database, secret key), creating it (owner only) if needed."""
-    path = Path(env_str("PLUGIT_DATA_DIR", ".plugit")).resolve()
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
-
-
-def private_file(path: Path) -> Path:
-    """Create `path` readable by its owner only, or take group and others' access away."""
-    if not path.exists():
-        path.touch(mode=0o600)
-    elif path.stat().st_mode & 0o077:
-        path.chmod(0o600)
-    return path
+from plugit_proxy.setup import prepare_data_dir
 
 
 def public_host(public_url: str) -> str:
@@ -78,43 +39,23 @@ def allowed_hosts(public_url: str, mode: str, extra: tuple[str, ...]) -> list[st
     return ["*"]  # the standalone proxy: no accounts, no mail, no link built from the host
 
 
-def secret_key(directory: Path) -> str:
-    """Return PLUGIT_SECRET_KEY, else the key generated once and kept in the data dir."""
-    configured = env_str("PLUGIT_SECRET_KEY")
-    if configured:
-        return configured
-    key_file = directory / "secret_key"
-    if not key_file.exists():
-        # Written whole under another name, then linked in place: a process starting at the
-        # same moment either finds no file or the complete key, and one key wins for both.
-        draft = directory / f".secret_key.{os.getpid()}"
-        draft.touch(mode=0o600)
-        draft.write_text(secrets.token_urlsafe(50))
-        try:
-            os.link(draft, key_file)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return key_file.read_text().strip()
-
-
-DATA_DIR = data_dir()
-SECRET_KEY = secret_key(DATA_DIR)
+PLUGIT_CONFIGURATION = _CONFIG = current_configuration()
+_SERVER, _SECURITY = _CONFIG.server, _CONFIG.security
+_DATA = prepare_data_dir(_CONFIG)  # the folder and the secret key file, once per process
+DATA_DIR = _DATA.path
+SECRET_KEY = _DATA.secret_key
 # Earlier secrets, comma-separated, kept while rotating PLUGIT_SECRET_KEY: sessions, signed
 # values and API keys made under them still verify (Django's SECRET_KEY_FALLBACKS).
-SECRET_KEY_FALLBACKS = list(env_list("PLUGIT_SECRET_KEY_FALLBACKS", ()))
+SECRET_KEY_FALLBACKS = list(_SECURITY.secret_key_fallbacks)
 # `standalone` (one service, simulated users: `plugit proxy`) or `platform` (projects and
 # accounts from the database: `plugit platform serve`).
-PLUGIT_MODE = env_str("PLUGIT_MODE", "standalone").strip().lower()
-DEBUG = env_bool("PLUGIT_DEBUG", False)
+PLUGIT_MODE = _SERVER.mode
+DEBUG = _SERVER.debug
 # Where browsers reach the platform (`https://platform.example.org`): every absolute link it
 # builds (account mails, redirects) starts with it, never with the request's Host.
-PLUGIT_PUBLIC_URL = env_str("PLUGIT_PUBLIC_URL").strip().rstrip("/")
-ALLOWED_HOSTS = allowed_hosts(PLUGIT_PUBLIC_URL, PLUGIT_MODE, env_list("PLUGIT_ALLOWED_HOSTS", ()))
-CSRF_TRUSTED_ORIGINS = list(
-    env_list("PLUGIT_CSRF_TRUSTED_ORIGINS", (PLUGIT_PUBLIC_URL,) if PLUGIT_PUBLIC_URL else ())
-)
+PLUGIT_PUBLIC_URL = _SERVER.public_url
+ALLOWED_HOSTS = allowed_hosts(PLUGIT_PUBLIC_URL, PLUGIT_MODE, _SERVER.allowed_hosts)
+CSRF_TRUSTED_ORIGINS = list(_SERVER.csrf_trusted_origins)
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -165,7 +106,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASE_URL = env_str("PLUGIT_DATABASE_URL")
+DATABASE_URL = _CONFIG.database.url
 if DATABASE_URL:
     import dj_database_url
 
@@ -175,12 +116,12 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(private_file(DATA_DIR / "db.sqlite3")),
+            "NAME": str(DATA_DIR / "db.sqlite3"),  # owner only: prepare_data_dir
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("PLUGIT_REDIS_URL")
+REDIS_URL = _CONFIG.cache.redis_url
 if REDIS_URL:
     CACHES: dict[str, dict[str, object]] = {
         "default": {"BACKEND": "plugit_proxy.cache.RedisCache", "LOCATION": REDIS_URL},
@@ -192,7 +133,7 @@ else:
         "default": {
             "BACKEND": "plugit_proxy.cache.DiskCache",
             "LOCATION": str(DATA_DIR / "cache"),
-            "OPTIONS": {"size_limit": int(env_str("PLUGIT_CACHE_SIZE_LIMIT", str(256 * 2**20)))},
+            "OPTIONS": {"size_limit": _CONFIG.cache.size_limit},
         },
         # Sessions in a folder of their own that never evicts (entries leave when they
         # expire): a flood of cached pages must not sign everyone out.
@@ -207,31 +148,23 @@ else:
 # session for good, and what a service stores in it (SetSession) never reaches the browser.
 # The cache backends' async twins serve the page pipeline without a thread hop; the shared
 # cache lets every worker process (and machine, with Redis) see the same sessions.
-SESSION_ENGINE = (
-    env_str("PLUGIT_SESSION_ENGINE").strip() or "django.contrib.sessions.backends.cache"
-)
+SESSION_ENGINE = _CONFIG.cache.session_engine
 # Several platforms (or test runs) may share one Redis: give each its own key prefix.
-CACHES["default"]["KEY_PREFIX"] = env_str("PLUGIT_CACHE_PREFIX", "plugit")
+CACHES["default"]["KEY_PREFIX"] = _CONFIG.cache.prefix
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # -- HTTPS: on with an https:// public URL, else opt-in, so plain HTTP on 127.0.0.1 works ------
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool(
-    "PLUGIT_SECURE_COOKIES", PLUGIT_PUBLIC_URL.startswith("https://")
-)
-SECURE_SSL_REDIRECT = env_bool("PLUGIT_HTTPS_REDIRECT", False)
-SECURE_HSTS_SECONDS = int(env_str("PLUGIT_HSTS_SECONDS", "0"))
-if env_bool("PLUGIT_BEHIND_TLS_PROXY", False):  # trust X-Forwarded-Proto from the proxy
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _SECURITY.secure_cookies
+SECURE_SSL_REDIRECT = _SECURITY.https_redirect
+SECURE_HSTS_SECONDS = _SECURITY.hsts_seconds
+if _SECURITY.behind_tls_proxy:  # trust X-Forwarded-Proto from the proxy
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The platform's own (Django) pages: never framed, no sniffing, no script from elsewhere.
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-PLUGIT_CONTENT_SECURITY_POLICY = env_str(
-    "PLUGIT_CONTENT_SECURITY_POLICY",
-    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
-    "frame-ancestors 'none'",
-)
+PLUGIT_CONTENT_SECURITY_POLICY = _SECURITY.content_security_policy
 
 # -- Accounts (django-allauth): sign-up with e-mail verification, log in/out, password ---
 AUTHENTICATION_BACKENDS = [
@@ -246,70 +179,66 @@ ACCOUNT_LOGIN_METHODS = {"username", "email"}
 # one from the address; with mandatory verification, an address in use looks like a new one.
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_PREVENT_ENUMERATION = True
-ACCOUNT_EMAIL_VERIFICATION = env_str("PLUGIT_EMAIL_VERIFICATION", "mandatory")
+ACCOUNT_EMAIL_VERIFICATION = _SECURITY.email_verification
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SESSION_COOKIE_SECURE else "http"
 ACCOUNT_ADAPTER = "plugit_proxy.platform.accounts.PlatformAccountAdapter"
 # Messages live in the session, never in a cookie of their own.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
-if not env_bool("PLUGIT_LOGIN_RATE_LIMITS", True):  # allauth's per-IP limits (tests: off)
+if not _SECURITY.login_rate_limits:  # allauth's per-IP limits (tests: off)
     ACCOUNT_RATE_LIMITS = False
 SOCIALACCOUNT_ONLY = False
 # Single sign-on through OpenID Connect, when a provider is configured.
 SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
-if env_str("PLUGIT_OIDC_SERVER_URL"):
+if _SECURITY.oidc is not None:
     SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
         "APPS": [
             {
-                "provider_id": env_str("PLUGIT_OIDC_PROVIDER_ID", "sso"),
-                "name": env_str("PLUGIT_OIDC_NAME", "Single sign-on"),
-                "client_id": env_str("PLUGIT_OIDC_CLIENT_ID"),
-                "secret": env_str("PLUGIT_OIDC_SECRET"),
-                "settings": {"server_url": env_str("PLUGIT_OIDC_SERVER_URL")},
+                "provider_id": _SECURITY.oidc.provider_id,
+                "name": _SECURITY.oidc.name,
+                "client_id": _SECURITY.oidc.client_id,
+                "secret": _SECURITY.oidc.secret,
+                "settings": {"server_url": _SECURITY.oidc.server_url},
             }
         ]
     }
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns without it; files come from the finders
+STATIC_ROOT = _DATA.static_root  # created by prepare_data_dir: WhiteNoise warns without it
 # The legacy layout's jQuery and Bootstrap 3 come from their packages; Bootstrap 3's CSS is
-# compiled from its Sass sources once per version, here, before any finder looks.
-_BUILT_STATIC = DATA_DIR / "built-static" / f"bootstrap-{BOOTSTRAP3_VERSION}"
-build_bootstrap3_css(_BUILT_STATIC)
-STATICFILES_DIRS = legacy_static_dirs(_BUILT_STATIC)
+# compiled from its Sass sources once per version (prepare_data_dir), before any finder looks.
+STATICFILES_DIRS = legacy_static_dirs(_DATA.built_static)
 # Static files are answered by plugit_proxy.staticfiles (WhiteNoise, streamed over ASGI).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # -- Mail (plugit_proxy.mail, docs/mail.md): the outbox's server and the platform's address ---
-_EMAIL = parse_email_url(
-    env_str("PLUGIT_EMAIL_URL"), default_backend=env_str("PLUGIT_EMAIL_BACKEND")
-)
+_MAIL = _CONFIG.mail
+_EMAIL = parse_email_url(_MAIL.email_url, default_backend=_MAIL.email_backend)
 EMAIL_BACKEND = _EMAIL.backend
 EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT = _EMAIL.host, _EMAIL.port, _EMAIL.timeout
 EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _EMAIL.user, _EMAIL.password
 EMAIL_USE_TLS, EMAIL_USE_SSL = _EMAIL.use_tls, _EMAIL.use_ssl
 EMAIL_FILE_PATH = _EMAIL.file_path or str(DATA_DIR / "mail")
-PLUGIT_MAIL_SENDER = env_str("PLUGIT_MAIL_SENDER", "notifications@example.org")
+PLUGIT_MAIL_SENDER = _MAIL.sender
 DEFAULT_FROM_EMAIL = PLUGIT_MAIL_SENDER
-PLUGIT_MAIL_BACKGROUND = env_bool("PLUGIT_MAIL_BACKGROUND", True)
-PLUGIT_MAIL_MAX_ATTEMPTS = int(env_str("PLUGIT_MAIL_MAX_ATTEMPTS", "25"))
-PLUGIT_MAIL_REPLY_DAYS = int(env_str("PLUGIT_MAIL_REPLY_DAYS", "90"))
-PLUGIT_MAIL_ALLOWED_SENDER_DOMAINS = env_list("PLUGIT_MAIL_ALLOWED_SENDER_DOMAINS", ())
-PLUGIT_MAIL_MAX_RECIPIENTS = int(env_str("PLUGIT_MAIL_MAX_RECIPIENTS", "50"))
-PLUGIT_MAIL_MAX_PER_MINUTE = int(env_str("PLUGIT_MAIL_MAX_PER_MINUTE", "60"))
-PLUGIT_MAIL_MAX_MESSAGE_SIZE = int(env_str("PLUGIT_MAIL_MAX_MESSAGE_SIZE", "1048576"))
-PLUGIT_MAIL_RECEIVE_MAX_SIZE = int(env_str("PLUGIT_MAIL_RECEIVE_MAX_SIZE", "2097152"))
-PLUGIT_MAIL_KEEP_REPLIES_DAYS = int(env_str("PLUGIT_MAIL_KEEP_REPLIES_DAYS", "30"))
+PLUGIT_MAIL_BACKGROUND = _MAIL.background
+PLUGIT_MAIL_MAX_ATTEMPTS = _MAIL.max_attempts
+PLUGIT_MAIL_REPLY_DAYS = _MAIL.reply_days
+PLUGIT_MAIL_ALLOWED_SENDER_DOMAINS = _MAIL.allowed_sender_domains
+PLUGIT_MAIL_MAX_RECIPIENTS = _MAIL.max_recipients
+PLUGIT_MAIL_MAX_PER_MINUTE = _MAIL.max_per_minute
+PLUGIT_MAIL_MAX_MESSAGE_SIZE = _MAIL.max_message_size
+PLUGIT_MAIL_RECEIVE_MAX_SIZE = _MAIL.receive_max_size
+PLUGIT_MAIL_KEEP_REPLIES_DAYS = _MAIL.keep_replies_days
 
 USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en"
 # Off by default: pages are English, and translation lookups in number filters cost ~180 µs of
 # a ~900 µs page render (bench/proxy_profile.py). PLUGIT_USE_I18N=1 turns them back on.
-USE_I18N = env_bool("PLUGIT_USE_I18N", False)
+USE_I18N = _SERVER.use_i18n
 
 LOGGING = {
     "version": 1,
@@ -319,48 +248,38 @@ LOGGING = {
     "loggers": {
         "plugit_proxy": {
             "handlers": ["console"],
-            "level": env_str("PLUGIT_LOG_LEVEL", "INFO").upper(),
+            "level": _SERVER.log_level.upper(),
         },
     },
 }
 
-# -- The proxy itself (read once at start-up into plugit_proxy.config objects) ---------------
-PLUGIT_SERVICE_URL = env_str("PLUGIT_SERVICE_URL", "", "PIAPI_STANDALONE_URI")
-PLUGIT_ORGA_MODE = env_bool("PLUGIT_ORGA_MODE", True, "PIAPI_ORGAMODE")
-PLUGIT_PROXY_MODE = env_bool("PLUGIT_PROXY_MODE", False, "PIAPI_PROXYMODE")
-PLUGIT_MENU_ACTION = env_str("PLUGIT_MENU_ACTION", "menubar", "PIAPI_PLUGITMENUACTION")
+# -- The proxy itself (plugit_proxy.fromsettings hands these to the pipeline) ----------------
+_STANDALONE = _CONFIG.standalone
+PLUGIT_SERVICE_URL = _STANDALONE.service_url
+PLUGIT_ORGA_MODE = _STANDALONE.orga_mode
+PLUGIT_PROXY_MODE = _STANDALONE.proxy_mode
+PLUGIT_MENU_ACTION = _STANDALONE.menu_action or ""
 # The page layout: `modern` (Bootstrap 5) or `legacy` (Bootstrap 3 and jQuery).
-PLUGIT_LAYOUT = env_str("PLUGIT_LAYOUT", "modern").strip().lower()
-PLUGIT_USER_FIELDS = env_list("PLUGIT_USER_FIELDS", DEFAULT_USER_FIELDS, "PIAPI_USERDATA")
-PLUGIT_HONOR_X_FORWARDED_FOR = env_bool(
-    "PLUGIT_HONOR_X_FORWARDED_FOR", False, "HONOR_X_FORWARDED_FOR"
-)
+PLUGIT_LAYOUT = _STANDALONE.layout
+PLUGIT_USER_FIELDS = _STANDALONE.user_fields
+PLUGIT_HONOR_X_FORWARDED_FOR = _STANDALONE.honor_x_forwarded_for
 # With it: how many reverse proxies are in front; the browser's address is that many entries
 # from the right of X-Forwarded-For (what the client wrote itself is never believed).
-PLUGIT_TRUSTED_PROXIES = env_str("PLUGIT_TRUSTED_PROXIES", "1")
-PLUGIT_PLATFORM_NAME = env_str("PLUGIT_PLATFORM_NAME", "PlugIt")
-PLUGIT_UPSTREAM_CONNECT_TIMEOUT = env_str("PLUGIT_UPSTREAM_CONNECT_TIMEOUT", "5")
-PLUGIT_UPSTREAM_TIMEOUT = env_str("PLUGIT_UPSTREAM_TIMEOUT", "30")
-PLUGIT_UPSTREAM_MAX_BODY = env_str("PLUGIT_UPSTREAM_MAX_BODY", str(10 * 1024 * 1024))
-PLUGIT_UPSTREAM_BREAKER_FAILURES = env_str("PLUGIT_UPSTREAM_BREAKER_FAILURES", "5")
-PLUGIT_UPSTREAM_BREAKER_COOLDOWN = env_str("PLUGIT_UPSTREAM_BREAKER_COOLDOWN", "10")
-# The bulkhead of each service instance: calls in flight at most (0: no limit), and how long a
-# call waits for one of them before its page is a 503.
-PLUGIT_UPSTREAM_INSTANCE_CONNECTIONS = env_str("PLUGIT_UPSTREAM_INSTANCE_CONNECTIONS", "20")
-PLUGIT_UPSTREAM_INSTANCE_QUEUE_TIMEOUT = env_str("PLUGIT_UPSTREAM_INSTANCE_QUEUE_TIMEOUT", "1")
+PLUGIT_TRUSTED_PROXIES = _STANDALONE.trusted_proxies
+PLUGIT_PLATFORM_NAME = _CONFIG.platform_name
 # Every request body (pages, API, admin): at most this many bytes (413), and a client that
 # stops sending in the middle of one gets a 408 after this many seconds (bodylimit.py).
-PLUGIT_MAX_BODY = env_str("PLUGIT_MAX_BODY", str(10 * 1024 * 1024))
-PLUGIT_BODY_TIMEOUT = env_str("PLUGIT_BODY_TIMEOUT", "30")
+PLUGIT_MAX_BODY = _SERVER.max_body
+PLUGIT_BODY_TIMEOUT = _SERVER.body_timeout
 
 # -- The hosted platform (`plugit platform serve`) -------------------------------------------
 # How often a process looks for changed projects in the database (one cheap query), and how
 # long it keeps a user's memberships in the cache (changes also evict them at once).
-PLUGIT_PROJECTS_REFRESH = float(env_str("PLUGIT_PROJECTS_REFRESH", "2"))
-PLUGIT_ACCOUNT_CACHE_SECONDS = int(env_str("PLUGIT_ACCOUNT_CACHE_SECONDS", "60"))
+PLUGIT_PROJECTS_REFRESH = _CONFIG.platform.projects_refresh
+PLUGIT_ACCOUNT_CACHE_SECONDS = _CONFIG.platform.account_cache_seconds
 # Each project on an origin of its own, `<slug>.<this domain>` (docs/operating-a-platform.md);
 # unset: every project under `/p/<slug>/` on the platform's one origin (all trusted).
-PLUGIT_PROJECTS_DOMAIN = env_str("PLUGIT_PROJECTS_DOMAIN").strip().strip(".").lower()
+PLUGIT_PROJECTS_DOMAIN = _CONFIG.platform.projects_domain
 # Failed API-key checks allowed per client address and window, before answers turn to 429.
-PLUGIT_API_KEY_FAILURES = int(env_str("PLUGIT_API_KEY_FAILURES", "20"))
-PLUGIT_API_KEY_WINDOW = int(env_str("PLUGIT_API_KEY_WINDOW", "60"))
+PLUGIT_API_KEY_FAILURES = _CONFIG.platform.api_key_failures
+PLUGIT_API_KEY_WINDOW = _CONFIG.platform.api_key_window

@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from django.test import override_settings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plugit.exceptions import ConfigurationError
 from plugit.testing import LiveServer
 from plugit_proxy.asgi import build_application
 from plugit_proxy.breaker import Breaker, Breakers, State
+from plugit_proxy.conf import load_configuration
 from plugit_proxy.config import Project, ProxyConfig, UpstreamConfig
 from plugit_proxy.fromsettings import upstream_from_settings
 from plugit_proxy.upstream import CircuitOpen, Request, Upstream, UpstreamUnavailable
@@ -150,19 +150,15 @@ def test_round_robin_skips_instances_with_an_open_circuit() -> None:
 
 
 def test_settings_configure_the_breaker() -> None:
-    with override_settings(
-        PLUGIT_UPSTREAM_BREAKER_FAILURES="2", PLUGIT_UPSTREAM_BREAKER_COOLDOWN="0.5"
-    ):
-        config = upstream_from_settings()
+    def upstream(**environ: str) -> UpstreamConfig:
+        return load_configuration(environ=environ).upstream
+
+    config = upstream(PLUGIT_UPSTREAM_BREAKER_FAILURES="2", PLUGIT_UPSTREAM_BREAKER_COOLDOWN="0.5")
     assert (config.breaker_failures, config.breaker_cooldown) == (2, 0.5)
     assert upstream_from_settings().breaker_failures == 5
-    with override_settings(PLUGIT_UPSTREAM_BREAKER_FAILURES="0"):
-        assert upstream_from_settings().breaker_failures == 0
-    with (
-        override_settings(PLUGIT_UPSTREAM_BREAKER_FAILURES="-1"),
-        pytest.raises(ConfigurationError, match="PLUGIT_UPSTREAM_BREAKER_FAILURES"),
-    ):
-        upstream_from_settings()
+    assert upstream(PLUGIT_UPSTREAM_BREAKER_FAILURES="0").breaker_failures == 0
+    with pytest.raises(ConfigurationError, match="PLUGIT_UPSTREAM_BREAKER_FAILURES='-1'"):
+        upstream(PLUGIT_UPSTREAM_BREAKER_FAILURES="-1")
 
 
 @pytest.fixture

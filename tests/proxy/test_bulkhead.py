@@ -10,6 +10,7 @@ import pytest
 
 from plugit.testing import LiveServer
 from plugit_proxy.asgi import build_application
+from plugit_proxy.conf import load_configuration
 from plugit_proxy.config import Project, ProxyConfig, UpstreamConfig
 from plugit_proxy.fromsettings import upstream_from_settings
 
@@ -99,11 +100,10 @@ async def test_a_hung_service_cannot_take_the_other_services_connections(
 
 
 def test_settings_configure_the_bulkhead() -> None:
-    from django.test import override_settings
-
     assert upstream_from_settings().instance_connections == 20
-    with override_settings(
-        PLUGIT_UPSTREAM_INSTANCE_CONNECTIONS="7", PLUGIT_UPSTREAM_INSTANCE_QUEUE_TIMEOUT="0.5"
-    ):
-        config = upstream_from_settings()
+    environ = {
+        "PLUGIT_UPSTREAM_INSTANCE_CONNECTIONS": "7",
+        "PLUGIT_UPSTREAM_INSTANCE_QUEUE_TIMEOUT": "0.5",
+    }
+    config = load_configuration(environ=environ).upstream
     assert (config.instance_connections, config.instance_queue_timeout) == (7, 0.5)

@@ -9,7 +9,7 @@ import pytest
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_TOKEN_LENGTH
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from plugit_proxy.cli import register
+from plugit_proxy.cli import configuration_from_args, register
 from plugit_proxy.csrf import mask_secret, new_secret
 from plugit_proxy.djangointernals import (
     check_token_format,
@@ -79,8 +79,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def test_access_log_is_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    def access_log(argv: list[str]) -> bool:
+        return configuration_from_args(parse(argv)).server.access_log
+
     monkeypatch.delenv("PLUGIT_ACCESS_LOG", raising=False)
-    assert not parse(["proxy"]).access_log
-    assert parse(["proxy", "--access-log"]).access_log is True
+    assert access_log(["proxy"]) is False
+    assert access_log(["proxy", "--access-log"]) is True
     monkeypatch.setenv("PLUGIT_ACCESS_LOG", "yes")
-    assert parse(["proxy"]).access_log is True
+    assert access_log(["proxy"]) is True

@@ -19,7 +19,7 @@ from plugit import Service
 from plugit.exceptions import ConfigurationError
 from plugit.settings import Settings
 from plugit.testing import LiveServer
-from plugit_proxy.cli import register
+from plugit_proxy.cli import configuration_from_args, register
 from plugit_proxy.config import Project
 
 from .conftest import ProxyFactory
@@ -193,14 +193,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def test_cli_layout_flag_and_variable(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert parse(["proxy"]).layout is None  # the settings' default: modern
-    assert parse(["proxy", "--layout", "legacy"]).layout == "legacy"
+    def layout(argv: list[str]) -> str:
+        return configuration_from_args(parse(argv)).standalone.layout
+
+    monkeypatch.delenv("PLUGIT_LAYOUT", raising=False)
+    assert layout(["proxy"]) == "modern"
+    assert layout(["proxy", "--layout", "legacy"]) == "legacy"
     monkeypatch.setenv("PLUGIT_LAYOUT", "Legacy")
-    assert parse(["proxy"]).layout == "legacy"
-    assert parse(["proxy", "--layout", "modern"]).layout == "modern"  # the flag wins
+    assert layout(["proxy"]) == "legacy"
+    assert layout(["proxy", "--layout", "modern"]) == "modern"  # the flag wins
     with pytest.raises(SystemExit):
         parse(["proxy", "--layout", "bootstrap3"])
     assert "'bootstrap3'" in capsys.readouterr().err
     monkeypatch.setenv("PLUGIT_LAYOUT", "fancy")
-    with pytest.raises(SystemExit, match="PLUGIT_LAYOUT='fancy'"):
-        parse(["proxy"])
+    with pytest.raises(ConfigurationError, match="PLUGIT_LAYOUT='fancy'"):
+        layout(["proxy"])

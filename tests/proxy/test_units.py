@@ -11,7 +11,7 @@ import pytest
 
 from plugit.exceptions import ConfigurationError, PlugItError
 from plugit.pagerules import Visitor, refused_rule
-from plugit_proxy.cli import register
+from plugit_proxy.cli import configuration_from_args, register
 from plugit_proxy.config import Project
 from plugit_proxy.identity import Identity, User
 from plugit_proxy.pipeline.access import visitor
@@ -26,14 +26,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def test_cli_defaults() -> None:
+def test_cli_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PLUGIT_HOST", "PLUGIT_PORT", "PLUGIT_ORGA_MODE", "PLUGIT_PROXY_MODE"):
+        monkeypatch.delenv(name, raising=False)
     args = parse(["proxy", "--service", "http://127.0.0.1:5000"])
-    assert (args.host, args.port, args.orga_mode, args.proxy_mode) == (
-        "127.0.0.1",
-        8000,
-        None,
-        None,
-    )
+    config = configuration_from_args(args)
+    assert (config.server.host, config.server.port) == ("127.0.0.1", 8000)
+    assert (config.standalone.orga_mode, config.standalone.proxy_mode) == (True, False)
+    assert config.standalone.service_url == "http://127.0.0.1:5000"
     assert callable(args.handler)
 
 
@@ -43,15 +43,16 @@ def test_cli_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLUGIT_ORGA_MODE", "false")
     monkeypatch.setenv("PLUGIT_MENU_ACTION", "nav")
     monkeypatch.setenv("PLUGIT_WORKERS", "3")
-    args = parse(["proxy"])
-    assert (args.service, args.port, args.orga_mode, args.menu_action, args.workers) == (
+    config = configuration_from_args(parse(["proxy"]))
+    standalone, server = config.standalone, config.server
+    assert (standalone.service_url, server.port, standalone.orga_mode) == (
         "http://svc:1",
         9001,
         False,
-        "nav",
-        3,
     )
-    assert parse(["proxy", "--orga-mode", "--port", "1"]).orga_mode is True
+    assert (standalone.menu_action, server.workers) == ("nav", 3)
+    flagged = configuration_from_args(parse(["proxy", "--orga-mode", "--port", "1"]))
+    assert (flagged.standalone.orga_mode, flagged.server.port) == (True, 1)
 
 
 def test_project_validation() -> None:

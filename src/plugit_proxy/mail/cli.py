@@ -1,25 +1,35 @@
 """`plugit mail worker|poll|receive`: send queued mail, read the mailbox, receive replies.
 
-Every flag also reads a `PLUGIT_*` environment variable; flags win. The mailbox password is
-never a flag: `--password-env` names the variable that holds it.
+Every flag also reads a `PLUGIT_*` environment variable; flags win (plugit_proxy.conf meets
+them). The mailbox password is never a flag: `--password-env` names the variable that holds it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import ssl
 import sys
 from typing import Any
 
+from ..conf import MailCommandsConfig, load_mail_commands, secret_from
+
 __all__ = ["register"]
 
-env = os.environ.get
-
-
-def _env_bool(name: str) -> bool:
-    return env(name, "").strip().lower() in {"1", "true", "yes", "on"}
+# Each flag (its argparse destination) and the variable it stands for.
+FLAG_VARIABLES = {
+    "interval": "PLUGIT_MAIL_{command}_INTERVAL",
+    "once": "PLUGIT_MAIL_{command}_ONCE",
+    "protocol": "PLUGIT_MAIL_POLL_PROTOCOL",
+    "host": "PLUGIT_MAIL_{command}_HOST",
+    "port": "PLUGIT_MAIL_{command}_PORT",
+    "security": "PLUGIT_MAIL_POLL_SECURITY",
+    "user": "PLUGIT_MAIL_POLL_USER",
+    "password_env": "PLUGIT_MAIL_POLL_PASSWORD_ENV",
+    "folder": "PLUGIT_MAIL_POLL_FOLDER",
+    "cafile": "PLUGIT_MAIL_POLL_CAFILE",
+    "lmtp": "PLUGIT_MAIL_RECEIVE_LMTP",
+}
 
 
 def register(commands: Any) -> None:
@@ -31,20 +41,27 @@ def register(commands: Any) -> None:
     _receive_parser(actions)
 
 
+def _settings(args: argparse.Namespace, command: str) -> MailCommandsConfig:
+    """The command's settings: its flags given, then the environment, then the defaults."""
+    flags = {
+        template.format(command=command): getattr(args, dest)
+        for dest, template in FLAG_VARIABLES.items()
+        if hasattr(args, dest)
+    }
+    return load_mail_commands(flags)
+
+
 def _worker_parser(actions: Any) -> None:
     worker = actions.add_parser(
         "worker", help="send the outbox's mail (the platform server also does it itself)"
     )
     worker.add_argument(
-        "--interval",
-        type=float,
-        default=float(env("PLUGIT_MAIL_WORKER_INTERVAL", "10")),
-        help="seconds between passes (PLUGIT_MAIL_WORKER_INTERVAL)",
+        "--interval", type=float, help="seconds between passes (PLUGIT_MAIL_WORKER_INTERVAL)"
     )
     worker.add_argument(
         "--once",
         action="store_true",
-        default=_env_bool("PLUGIT_MAIL_WORKER_ONCE"),
+        default=None,
         help="one pass, then exit (PLUGIT_MAIL_WORKER_ONCE)",
     )
     worker.set_defaults(handler=_worker)
@@ -55,26 +72,19 @@ def _poll_parser(actions: Any) -> None:
     poll.add_argument(
         "--once",
         action="store_true",
-        default=_env_bool("PLUGIT_MAIL_POLL_ONCE"),
+        default=None,
         help="poll once, then exit (PLUGIT_MAIL_POLL_ONCE)",
     )
     poll.add_argument(
-        "--protocol",
-        choices=["imap", "pop3"],
-        default=env("PLUGIT_MAIL_POLL_PROTOCOL", "imap"),
-        help="(PLUGIT_MAIL_POLL_PROTOCOL)",
+        "--protocol", choices=["imap", "pop3"], help="imap by default (PLUGIT_MAIL_POLL_PROTOCOL)"
     )
-    poll.add_argument(
-        "--host", default=env("PLUGIT_MAIL_POLL_HOST", ""), help="(PLUGIT_MAIL_POLL_HOST)"
-    )
+    poll.add_argument("--host", help="(PLUGIT_MAIL_POLL_HOST)")
     poll.add_argument(
         "--port",
         type=int,
-        default=int(env("PLUGIT_MAIL_POLL_PORT", "0")) or None,
         help="the protocol's usual port by default (PLUGIT_MAIL_POLL_PORT)",
     )
     security = poll.add_mutually_exclusive_group()
-    default_security = env("PLUGIT_MAIL_POLL_SECURITY", "ssl")
     security.add_argument(
         "--ssl",
         dest="security",
@@ -96,52 +106,32 @@ def _poll_parser(actions: Any) -> None:
         const="none",
         help="no encryption, for a server on this machine (PLUGIT_MAIL_POLL_SECURITY=none)",
     )
-    poll.set_defaults(security=default_security)
-    poll.add_argument(
-        "--user", default=env("PLUGIT_MAIL_POLL_USER", ""), help="(PLUGIT_MAIL_POLL_USER)"
-    )
+    poll.set_defaults(security=None)
+    poll.add_argument("--user", help="(PLUGIT_MAIL_POLL_USER)")
     poll.add_argument(
         "--password-env",
-        default=env("PLUGIT_MAIL_POLL_PASSWORD_ENV", "PLUGIT_MAIL_POLL_PASSWORD"),
         help="the variable holding the password, PLUGIT_MAIL_POLL_PASSWORD by default "
         "(PLUGIT_MAIL_POLL_PASSWORD_ENV)",
     )
-    poll.add_argument(
-        "--folder",
-        default=env("PLUGIT_MAIL_POLL_FOLDER", "INBOX"),
-        help="IMAP folder (PLUGIT_MAIL_POLL_FOLDER)",
-    )
+    poll.add_argument("--folder", help="IMAP folder, INBOX by default (PLUGIT_MAIL_POLL_FOLDER)")
     poll.add_argument(
         "--cafile",
-        default=env("PLUGIT_MAIL_POLL_CAFILE"),
         help="trust this CA bundle instead of the system's (PLUGIT_MAIL_POLL_CAFILE)",
     )
     poll.add_argument(
-        "--interval",
-        type=float,
-        default=float(env("PLUGIT_MAIL_POLL_INTERVAL", "60")),
-        help="seconds between polls (PLUGIT_MAIL_POLL_INTERVAL)",
+        "--interval", type=float, help="seconds between polls (PLUGIT_MAIL_POLL_INTERVAL)"
     )
     poll.set_defaults(handler=_poll)
 
 
 def _receive_parser(actions: Any) -> None:
     receive = actions.add_parser("receive", help="an SMTP (or LMTP) endpoint for replies")
-    receive.add_argument(
-        "--host",
-        default=env("PLUGIT_MAIL_RECEIVE_HOST", "127.0.0.1"),
-        help="(PLUGIT_MAIL_RECEIVE_HOST)",
-    )
-    receive.add_argument(
-        "--port",
-        type=int,
-        default=int(env("PLUGIT_MAIL_RECEIVE_PORT", "8025")),
-        help="(PLUGIT_MAIL_RECEIVE_PORT)",
-    )
+    receive.add_argument("--host", help="127.0.0.1 by default (PLUGIT_MAIL_RECEIVE_HOST)")
+    receive.add_argument("--port", type=int, help="8025 by default (PLUGIT_MAIL_RECEIVE_PORT)")
     receive.add_argument(
         "--lmtp",
         action="store_true",
-        default=_env_bool("PLUGIT_MAIL_RECEIVE_LMTP"),
+        default=None,
         help="speak LMTP (for a local MTA) instead of SMTP (PLUGIT_MAIL_RECEIVE_LMTP)",
     )
     receive.set_defaults(handler=_receive)
@@ -149,10 +139,9 @@ def _receive_parser(actions: Any) -> None:
 
 def _setup() -> bool:
     """Set Django up, check the mail settings, migrate the database."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plugit_proxy.settings")
-    import django
+    from ..setup import configure
 
-    django.setup()
+    configure()
     from .checks import check_mail_settings
 
     errors = check_mail_settings()
@@ -167,11 +156,12 @@ def _setup() -> bool:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    settings = _settings(args, "WORKER")
     if not _setup():
         return 2
     from .worker import run_worker, send_once
 
-    if args.once:
+    if settings.worker_once:
         report = send_once()
         if report is None:
             return 1
@@ -179,50 +169,55 @@ def _worker(args: argparse.Namespace) -> int:
             f"sent {len(report.sent)}, retried {len(report.retried)}, failed {len(report.failed)}"
         )
         return 0
-    run_worker(interval=args.interval)
+    run_worker(interval=settings.worker_interval)
     return 0
 
 
-def _mailbox(args: argparse.Namespace) -> Any:
+def _mailbox(settings: MailCommandsConfig) -> Any:
     from .poller import Mailbox, Protocol, Security
 
-    password = env(args.password_env)
+    password = secret_from(settings.poll_password_env)
     if password is None:
         from plugit.exceptions import ConfigurationError
 
-        raise ConfigurationError(f"Set the mailbox password in ${args.password_env}.")
-    context = ssl.create_default_context(cafile=args.cafile) if args.cafile else None
+        raise ConfigurationError(f"Set the mailbox password in ${settings.poll_password_env}.")
+    cafile = settings.poll_cafile
+    context = ssl.create_default_context(cafile=cafile) if cafile else None
     return Mailbox(
-        host=args.host,
-        port=args.port,
-        user=args.user,
+        host=settings.poll_host,
+        port=settings.poll_port,
+        user=settings.poll_user,
         password=password,
-        protocol=Protocol(args.protocol),
-        security=Security(args.security),
-        folder=args.folder,
+        protocol=Protocol(settings.poll_protocol),
+        security=Security(settings.poll_security),
+        folder=settings.poll_folder,
         ssl_context=context,
     )
 
 
 def _poll(args: argparse.Namespace) -> int:
+    settings = _settings(args, "POLL")
     if not _setup():
         return 2
-    box = _mailbox(args)
+    box = _mailbox(settings)
     from .poller import poll_forever, poll_once
 
-    if args.once:
+    if settings.poll_once:
         report = poll_once(box)
         print(f"delivered {report.delivered}, set aside {report.set_aside}, kept {report.kept}")
         return 0
-    poll_forever(box, interval=args.interval)
+    poll_forever(box, interval=settings.poll_interval)
     return 0
 
 
 def _receive(args: argparse.Namespace) -> int:
+    settings = _settings(args, "RECEIVE")
     if not _setup():
         return 2
     from .receiver import ReplyReceiver
 
-    receiver = ReplyReceiver(host=args.host, port=args.port, lmtp=args.lmtp)
+    receiver = ReplyReceiver(
+        host=settings.receive_host, port=settings.receive_port, lmtp=settings.receive_lmtp
+    )
     asyncio.run(receiver.serve_forever())
     return 0

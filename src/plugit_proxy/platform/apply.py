@@ -6,7 +6,6 @@ migrates the database and is applied, in one transaction (plugit_proxy.platform.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -67,8 +66,7 @@ def _setup_django() -> None:
 
     if apps.ready:
         return
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plugit_proxy.settings")
-    os.environ["PLUGIT_MODE"] = "platform"  # the platform's settings, as `serve` has them
-    import django
+    from ..setup import configure
+    from .serve import platform_configuration
 
-    django.setup()
+    configure(platform_configuration())  # the platform's settings, as `serve` has them

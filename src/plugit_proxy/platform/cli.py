@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,11 @@ def register(commands: Any) -> None:
     apply.set_defaults(handler=_apply)
 
     serve = actions.add_parser("serve", help="serve the platform (migrates the database first)")
-    serve.add_argument("--host", default=os.environ.get("PLUGIT_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PLUGIT_PORT", "8000")))
+    serve.add_argument("--host", help="127.0.0.1 by default (PLUGIT_HOST)")
+    serve.add_argument("--port", type=int, help="8000 by default (PLUGIT_PORT)")
     serve.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ["PLUGIT_WORKERS"]) if os.environ.get("PLUGIT_WORKERS") else None,
         help="worker processes (default: the number of cores) (PLUGIT_WORKERS)",
     )
     serve.set_defaults(handler=_serve)

@@ -2,27 +2,34 @@
 
 The same ASGI application as the standalone proxy, built in platform mode: projects and
 accounts from the database, the same page pipeline. Settings come from `PLUGIT_*` variables
-(`PLUGIT_DATABASE_URL`, `PLUGIT_REDIS_URL`, `PLUGIT_SECRET_KEY`, ...), which the worker
-processes inherit.
+(`PLUGIT_DATABASE_URL`, `PLUGIT_REDIS_URL`, `PLUGIT_SECRET_KEY`, ...) and the command line's
+flags, met in one configuration (plugit_proxy.conf).
 """
 
 from __future__ import annotations
 
-import os
+from typing import Any
 
-__all__ = ["serve"]
+from ..conf import PLATFORM, Configuration, load_configuration
 
-PLATFORM_MODE = "platform"
+__all__ = ["PLATFORM_MODE", "platform_configuration", "serve"]
+
+PLATFORM_MODE = PLATFORM
 
 
-def serve(*, host: str, port: int, workers: int | None) -> int:
+def platform_configuration(**flags: Any) -> Configuration:
+    """The platform's configuration: `flags` (by variable name), the environment, defaults."""
+    return load_configuration({**flags, "PLUGIT_MODE": PLATFORM_MODE, "PLUGIT_ACCESS_LOG": True})
+
+
+def serve(*, host: str | None, port: int | None, workers: int | None) -> int:
     """Migrate the database, then serve the platform; return the process exit code."""
-    os.environ["PLUGIT_MODE"] = PLATFORM_MODE
+    config = platform_configuration(PLUGIT_HOST=host, PLUGIT_PORT=port, PLUGIT_WORKERS=workers)
     from ..firststart import prepare
     from ..serving import serve_application
 
-    if not prepare():  # system checks, then the schema brought up to date
+    if not prepare(config):  # system checks, then the schema brought up to date
         return 2
-    print(f"PlugIt platform: http://{host}:{port}/", flush=True)
-    serve_application(host=host, port=port, workers=workers, access_log=True)
+    print(f"PlugIt platform: http://{config.server.host}:{config.server.port}/", flush=True)
+    serve_application(config)
     return 0
