@@ -7,6 +7,7 @@ like cookies, unusual upload names, answers nested too deep to decode.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.applications import Starlette
@@ -143,6 +144,31 @@ def deep_json_service(depth: int = 2000) -> ASGIApp:
             body = b"<p>{{ data }}</p>"
         else:
             body = deep
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def long_tag_service(tag: str = "t" * 300 + " :\u00e9") -> ASGIApp:
+    """A service whose meta announces a template tag far longer than a cache key may be."""
+    meta = json.dumps({"template_tag": tag}).encode()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        path: str = scope["path"]
+        if path.startswith("/meta"):
+            body = meta
+        elif path.startswith("/template"):
+            body = b"<p id='word'>{{ word }}</p>"
+        else:
+            body = b'{"word": "fine"}'
         headers = [(b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})

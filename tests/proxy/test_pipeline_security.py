@@ -28,6 +28,7 @@ from .hostile_services import (
     build_hostile_service,
     deep_json_service,
     hanging_up_service,
+    long_tag_service,
 )
 
 TOKEN = re.compile(r"[A-Za-z0-9]{64}")
@@ -247,6 +248,16 @@ async def test_json_nested_too_deep_is_a_502_page(proxy_factory: ProxyFactory) -
         response = await client.get("/plugIt/deep")
         assert response.status_code == 502
         assert "the service&#x27;s answer could not be read" in response.text.lower()
+
+
+async def test_a_template_tag_of_any_length_makes_a_valid_cache_key(
+    proxy_factory: ProxyFactory,
+) -> None:
+    with LiveServer(long_tag_service()) as service:
+        client = await open_proxy(proxy_factory, service.url)
+        response = await client.get("/plugIt/page")
+        assert response.status_code == 200
+        assert "<p id='word'>fine</p>" in response.text
 
 
 # -- Low: error pages keep the service's address to the log -------------------------------------

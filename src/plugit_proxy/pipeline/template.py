@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hashlib import md5
+from hashlib import md5, sha256
 
 from django.template.base import Template
 
@@ -33,7 +33,9 @@ async def get_template(runtime: Runtime, project: Project, route: str, tag: str)
     compiled = runtime.renderer.cached(compiled_key, layout)
     if compiled is not None:
         return compiled
-    cache_key = f"plugit:tpl:{md5(project.cache_namespace.encode()).hexdigest()}:{tag}"  # noqa: S324
+    # The tag comes from the service: hashed, any length or character makes a valid key.
+    where = f"{project.cache_namespace}\x00{tag}".encode()
+    cache_key = f"plugit:tpl:{sha256(where).hexdigest()}"
     source = await runtime.cache.aget(cache_key)
     if source is None:
         try:
