@@ -44,7 +44,13 @@ __all__ = [
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # The legacy layout's own plugIt/*.html, found before the modern ones they replace.
 LEGACY_TEMPLATES_DIR = TEMPLATES_DIR / "legacy"
-OWN_TEMPLATES = ("plugIt/base.html", "plugIt/error.html", "plugIt/header.html", "plugIt/menu.html")
+OWN_TEMPLATES = (
+    "plugIt/_page.html",
+    "plugIt/base.html",
+    "plugIt/error.html",
+    "plugIt/header.html",
+    "plugIt/menu.html",
+)
 MAX_RENDER_PASSES = 4
 
 IncludeFetcher = Callable[[set[str]], Awaitable[Mapping[str, Template | None]]]
