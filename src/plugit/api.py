@@ -1,4 +1,4 @@
-"""The service-side client of the proxy's API (PROTOCOL.md §6), blocking and async.
+"""The service-side client of the proxy's API (docs/protocol.md §6), blocking and async.
 
 ```python
 with PlugItAPI(settings.api_url) as api:

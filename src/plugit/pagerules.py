@@ -1,4 +1,4 @@
-"""The rules a proxy applies to a page request (PROTOCOL.md §3-4), as pure functions.
+"""The rules a proxy applies to a page request (docs/protocol.md §3-4), as pure functions.
 
 The proxy's pipeline (`plugit_proxy.pipeline`) and the test kit's simulated proxy
 (`plugit.testing`) both decide with these, so a service tested with the kit meets the very
@@ -206,7 +206,7 @@ def param_value(value: Any) -> str:
 def placement(method: str, *, form_body: bool = True) -> Placement:
     """Say where the proxy's parameters go: the form of a POST, the query string otherwise.
 
-    PROTOCOL.md §3 says "to the query string on GET, to the form on POST"; like the original,
+    docs/protocol.md §3: the form on a POST, the query string on a GET; like the original,
     every other method (PUT, PATCH, DELETE, ...) takes them in the query string, and so does
     a POST whose body is not a form (JSON, say): there is no form to add them to.
     """
@@ -230,7 +230,7 @@ def call_headers(
     """Give the action call's headers: the browser's address, its renamed headers, the session.
 
     `browser` must look names up case-insensitively (Starlette's or httpx's `Headers`).
-    Only the headers PROTOCOL.md §3 lists reach the service; nothing else of the browser's.
+    Only the headers docs/protocol.md §3 lists reach the service; nothing else of the browser's.
     """
     headers = {HEADER_REMOTE_ADDR: address}
     for name, renamed in FORWARDED_BROWSER_HEADERS.items():

@@ -153,7 +153,7 @@ class Service:
         return func
 
     def mail_handler(self, func: F) -> F:
-        """Receive users' e-mail replies relayed by the proxy (see PROTOCOL.md §6)."""
+        """Receive users' e-mail replies relayed by the proxy (see docs/protocol.md §6)."""
         self._check_not_serving("set the mail handler")
         self.mail_callback = func
         return func

@@ -1,4 +1,4 @@
-"""The simulated users and organisations of a standalone proxy (PROTOCOL.md §7).
+"""The simulated users and organisations of a standalone proxy (docs/protocol.md §7).
 
 Shared by the standalone proxy and the SDK's test kit, so a service tested with the kit
 meets the very users it meets behind `plugit proxy`.

@@ -139,7 +139,7 @@ def user_context(user: User, allowed: tuple[str, ...]) -> dict[str, Any]:
     return fields
 
 
-# -- Simulated users and organisations (the standalone proxy, PROTOCOL.md section 7) ---------
+# -- Simulated users and organisations (the standalone proxy, docs/protocol.md §7) ---------
 @runtime_checkable
 class UserSimulation(Protocol):
     """A provider of simulated users, switched by the developer (`ebuio_setUser/setOrga`)."""

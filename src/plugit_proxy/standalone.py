@@ -1,4 +1,4 @@
-"""Simulated users and organisations of the standalone proxy (PROTOCOL.md section 7).
+"""Simulated users and organisations of the standalone proxy (docs/protocol.md §7).
 
 The user mode and the current organisation are kept in the browser's Django session, so the
 proxy holds no state of its own and any worker process can answer any request.

@@ -1,4 +1,4 @@
-"""Access rules (PROTOCOL.md section 4 step 2): a refusal is a 403 page naming the rule."""
+"""Access rules (docs/protocol.md §4 step 2): a refusal is a 403 page naming the rule."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ async def test_other_methods_reach_the_action(proxy: httpx.AsyncClient) -> None:
 
 
 async def test_proxy_parameters_go_to_the_query_except_on_post(proxy: httpx.AsyncClient) -> None:
-    # PROTOCOL.md §3: "to the query string on GET, to the form on POST"; PUT is not a POST.
+    # docs/protocol.md §3: the form on a POST, the query string otherwise; PUT is not a POST.
     headers = {"X-CSRFToken": await csrf_token(proxy)}
     echoed = (await proxy.put("/plugIt/echo", headers=headers, data={"a": "1"})).json()
     assert echoed["args"] == {"ebuio_orgapk": ["-1"]}
@@ -189,7 +189,7 @@ async def test_other_statuses_become_404(proxy: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize("status", [502, 503, 504])
 async def test_service_gateway_statuses_become_404(proxy: httpx.AsyncClient, status: int) -> None:
-    # The service answered: its own 502/503/504 is "any other non-200" (PROTOCOL.md §4), not
+    # The service answered: its own 502/503/504 is "any other non-200" (docs/protocol.md §4), not
     # the proxy's failure to reach it.
     response = await proxy.get(f"/plugIt/abort/{status}")
     assert response.status_code == 404

@@ -1,7 +1,7 @@
 """`plugit.api`: the service-side client of the proxy's API, blocking and async.
 
 The real proxy is built alongside the SDK, so these tests talk to `FakeProxyAPI`, a fake of
-the proxy's API (PROTOCOL.md §6) served by a real uvicorn on a real socket. It answers for
+the proxy's API (docs/protocol.md §6) served by a real uvicorn on a real socket. It answers for
 the standalone proxy's simulated users and organisations, and under other roots it hangs,
 fails, answers garbage, or wants an API key.
 """

@@ -1,4 +1,4 @@
-"""What an action returns, and what goes on the wire (PROTOCOL.md §2, the result table)."""
+"""What an action returns, and what goes on the wire (docs/protocol.md §2, the result table)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`plugit.testing`: calling a real `plugit.Service` the way a proxy does, without a proxy.
 
-The actions below use every decorator of `plugit.utils`. Each rule of PROTOCOL.md §3-4 the
+The actions below use every decorator of `plugit.utils`. Each rule of docs/protocol.md §3-4 the
 kit applies is tested in-process; the main flows are run again against a `LiveServer` (a real
 socket), with both the blocking and the async client.
 """
@@ -526,7 +526,7 @@ def test_caller_cannot_set_ebuio_parameters(kit: ServiceClient) -> None:
 def test_anonymous_user_gets_empty_user_fields(kit: ServiceClient) -> None:
     page = kit.get("/show/1")
 
-    # As the proxy does (PROTOCOL.md §3: one parameter per asked field): empty, or False.
+    # As the proxy does (docs/protocol.md §3: one parameter per asked field): empty, or False.
     assert page.data["args"] == {
         "ebuio_u_username": [""],
         "ebuio_u_pk": [""],
@@ -602,7 +602,7 @@ def test_browser_headers_are_forwarded_as_the_proxy_does(kit: ServiceClient) -> 
     )
 
     assert page.data["origin"] == "https://example.org"
-    assert page.data["custom"] is None  # only the headers PROTOCOL.md §3 lists go through
+    assert page.data["custom"] is None  # only the headers docs/protocol.md §3 lists go through
     assert page.data["remote_addr"] == "127.0.0.1"
     assert page.data["session"] == {}
 

@@ -1,4 +1,4 @@
-"""What a proxy does with one page request (PROTOCOL.md §3-4), without any I/O.
+"""What a proxy does with one page request (docs/protocol.md §3-4), without any I/O.
 
 `page_flow` is a generator: it yields each request a proxy would make of the service (meta,
 action, template), receives the service's answer, and finally returns the `Page` the browser

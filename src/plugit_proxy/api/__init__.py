@@ -1,1 +1,1 @@
-"""The proxy's API for services (PROTOCOL.md section 6)."""
+"""The proxy's API for services (docs/protocol.md §6)."""

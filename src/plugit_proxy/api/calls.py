@@ -1,4 +1,4 @@
-"""The calls of the proxy's API (PROTOCOL.md section 6), described once for the API page."""
+"""The calls of the proxy's API (docs/protocol.md §6), described once for the API page."""
 
 from __future__ import annotations
 

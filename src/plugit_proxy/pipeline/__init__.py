@@ -1,4 +1,4 @@
-"""The page pipeline: one module per step of PROTOCOL.md section 4.
+"""The page pipeline: one module per step of docs/protocol.md §4.
 
 project  -> which project a path belongs to
 state    -> the runtime (shared objects) and the page (one request)

@@ -1,4 +1,4 @@
-"""Step 4: the action call of PROTOCOL.md section 3 — parameters, user fields, headers."""
+"""Step 4: the action call of docs/protocol.md §3 — parameters, user fields, headers."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The side menu: the page template's own block named by the project's menu setting.
 
-PROTOCOL.md section 4 step 6: the block is rendered a second time, in the page's context, and
+docs/protocol.md §4 step 6: the block is rendered a second time, in the page's context, and
 shown once, in the layout's side column. No call is made for it; a template without that block
 has no menu, and a block that fails to render is logged and shows no menu.
 """

@@ -1,4 +1,4 @@
-"""A page request in the standard mode: steps 1 to 7 of PROTOCOL.md section 4."""
+"""A page request in the standard mode: steps 1 to 7 of docs/protocol.md §4."""
 
 from __future__ import annotations
 

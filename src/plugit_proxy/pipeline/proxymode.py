@@ -1,4 +1,4 @@
-"""Proxy mode (PROTOCOL.md section 5): a request goes to the same path on the service."""
+"""Proxy mode (docs/protocol.md §5): a request goes to the same path on the service."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The standalone proxy's switchers: `ebuio_setUser` and `ebuio_setOrga` (PROTOCOL.md section 7)."""
+"""The standalone proxy's switchers: `ebuio_setUser` and `ebuio_setOrga` (docs/protocol.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Proxy mode's CSRF token: filled into form fields and meta tags only (PROTOCOL.md section 5).
+"""Proxy mode's CSRF token: filled into form fields and meta tags only (docs/protocol.md §5).
 
 A service's HTML carries `{~__PLUGIT_CSRF_TOKEN__~}` where it wants the token. Its data may
 carry the same text (a poll titled with it, a reflected URL), so the token goes only where a

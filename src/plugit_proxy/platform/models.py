@@ -56,7 +56,7 @@ class Role(models.TextChoices):
 
 
 class User(AbstractUser):
-    """A platform account; services may also find it by `uuid` (PROTOCOL.md §6)."""
+    """A platform account; services may also find it by `uuid` (docs/protocol.md §6)."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 

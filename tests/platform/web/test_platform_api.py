@@ -1,4 +1,4 @@
-"""Each project's API (PROTOCOL.md section 6), opened by that project's key only."""
+"""Each project's API (docs/protocol.md §6), opened by that project's key only."""
 
 from __future__ import annotations
 
