@@ -108,7 +108,7 @@ class CacheConfig:
     redis_url: str = ""
     size_limit: int = 256 * MIB
     prefix: str = "plugit"
-    session_engine: str = "django.contrib.sessions.backends.cache"
+    session_engine: str = "plugit_proxy.sessionstore"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -273,8 +273,7 @@ def _cache(env: Environment) -> CacheConfig:
         redis_url=env.get("PLUGIT_REDIS_URL", redis, ""),
         size_limit=env.get("PLUGIT_CACHE_SIZE_LIMIT", parse_bytes, 256 * MIB),
         prefix=env.text("PLUGIT_CACHE_PREFIX", "plugit"),
-        session_engine=env.text("PLUGIT_SESSION_ENGINE").strip()
-        or "django.contrib.sessions.backends.cache",
+        session_engine=env.text("PLUGIT_SESSION_ENGINE").strip() or "plugit_proxy.sessionstore",
     )
 
 
