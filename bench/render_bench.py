@@ -3,7 +3,7 @@
 Each page template (the anchor's, the polls example's, the compat service's, the proxy bench's)
 extends plugIt/base.html and is rendered inside the layout, with the context of the
 differential test (tests/proxy/render_corpus.py) and the page's own data (the anchor
-service's answer, bench/anchor_payload.json; proxy_bench.py's DATA), by `Template.render`
+service's answer, bench/fixtures/service.json; proxy_bench.py's DATA), by `Template.render`
 (Django) and by `FastTemplate.render` (plugit_proxy.fastrender). Rounds interleave the two
 (A B B A ...); the table gives the best and median µs per render and the ratio Django / compiled:
 
@@ -42,9 +42,9 @@ from tests.proxy.render_corpus import full_context, service_templates  # noqa: E
 import proxy_bench  # noqa: E402
 from plugit_proxy.rendering import Renderer  # noqa: E402
 
-ANCHOR_PAYLOAD = ROOT / "bench" / "anchor_payload.json"  # the anchor service's action answer
+ANCHOR_PAYLOAD = ROOT / "bench" / "fixtures" / "service.json"  # the anchor service's action answer
 PAGES = (
-    "bench/anchor_page.html",
+    "bench/fixtures/page.html",
     "polls/index.html",
     "polls/show.html",
     "original_service/home.html",
@@ -68,7 +68,7 @@ def main() -> None:
     sources = dict(service_templates())
     sources["proxy_bench/page.html"] = proxy_bench.PAGE_TEMPLATE
     payloads = {
-        "bench/anchor_page.html": json.loads(ANCHOR_PAYLOAD.read_text()),
+        "bench/fixtures/page.html": json.loads(ANCHOR_PAYLOAD.read_text()),
         "proxy_bench/page.html": proxy_bench.DATA,
     }
     renderer = Renderer()

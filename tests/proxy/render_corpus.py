@@ -25,7 +25,7 @@ SERVICE_TEMPLATE_DIRS = (
     ROOT / "examples" / "polls" / "polls" / "templates",
     ROOT / "tests" / "compat" / "original_service" / "templates",
 )
-ANCHOR_PAGE = ROOT / "bench" / "anchor_page.html"
+ANCHOR_PAGE = ROOT / "bench" / "fixtures" / "page.html"
 HOSTILE = "<script>alert('x')</script> & \"quotes\""
 
 
@@ -37,7 +37,7 @@ def service_templates() -> Iterator[tuple[str, str]]:
     for name, source in sorted(PROXY_TEST_TEMPLATES.items()):
         if source and name != "broken.html":
             yield f"tests/proxy/{name}", source
-    yield "bench/anchor_page.html", ANCHOR_PAGE.read_text()
+    yield "bench/fixtures/page.html", ANCHOR_PAGE.read_text()
 
 
 def own_template_names() -> list[str]:

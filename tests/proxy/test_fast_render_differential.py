@@ -74,7 +74,7 @@ def test_own_templates_render_as_django(name: str, layout: str, context_name: st
 
 def test_the_anchor_page_leaves_only_slots_and_csrf_to_django() -> None:
     renderer = Renderer()
-    source = SERVICE_TEMPLATES["bench/anchor_page.html"]
+    source = SERVICE_TEMPLATES["bench/fixtures/page.html"]
     fast = renderer.fast_form(renderer.compile(("svc", "tag"), source, "anchor"))
     assert fast is not None
     assert fast.compiler.fallbacks == 3  # {% plugit_slot %} twice (the layout), {% csrf_token %}
