@@ -9,7 +9,7 @@ from hashlib import sha256
 from typing import cast
 
 from plugit.exceptions import PlugItError
-from plugit.pagerules import fetch_status, meta_problem
+from plugit.pagerules import meta_problem
 from plugit.protocol import (
     HEADER_META_EXPIRE,
     PATH_META,
@@ -18,9 +18,9 @@ from plugit.protocol import (
 )
 
 from ..config import Project
-from ..upstream import ProtocolViolation, Request
+from ..upstream import ProtocolViolation
+from .fetch import fetch_protocol_call
 from .state import Runtime, not_found
-from .urls import service_url
 
 __all__ = ["MAX_META_AGE", "MetaNotFound", "get_meta"]
 
@@ -69,14 +69,10 @@ async def get_meta(runtime: Runtime, project: Project, route: str) -> Meta:
 async def _fetch(
     runtime: Runtime, project: Project, route: str, key: tuple[str, str], shared: str
 ) -> Meta:
-    base = runtime.upstream.pick(project)
-    url = service_url(base, PATH_META, route)
-    answer = await runtime.upstream.send(Request(method="GET", url=url, service=base))
-    status = fetch_status(answer.status)
-    if status == 404:
+    fetched = await fetch_protocol_call(runtime, project, PATH_META, route)
+    if fetched is None:
         raise MetaNotFound(route)
-    if status != 200:
-        raise ProtocolViolation(f"the service answered {answer.status} to the meta call", url=url)
+    answer, url = fetched
     meta = answer.json()
     problem = meta_problem(meta)
     if problem is not None:

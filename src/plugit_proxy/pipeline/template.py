@@ -7,13 +7,11 @@ from hashlib import md5, sha256
 from django.template.base import Template
 
 from plugit.exceptions import PlugItError
-from plugit.pagerules import fetch_status
 from plugit.protocol import PATH_TEMPLATE
 
 from ..config import Project
-from ..upstream import ProtocolViolation, Request
+from .fetch import fetch_protocol_call
 from .state import Runtime, not_found
-from .urls import service_url
 
 __all__ = ["TEMPLATE_CACHE_SECONDS", "get_template"]
 
@@ -52,16 +50,10 @@ async def get_template(runtime: Runtime, project: Project, route: str, tag: str)
 async def _fetch(
     runtime: Runtime, project: Project, route: str, tag: str, cache_key: str
 ) -> tuple[str, bool]:
-    base = runtime.upstream.pick(project)
-    url = service_url(base, PATH_TEMPLATE, route)
-    answer = await runtime.upstream.send(Request(method="GET", url=url, service=base))
-    status = fetch_status(answer.status)
-    if status == 404:
+    fetched = await fetch_protocol_call(runtime, project, PATH_TEMPLATE, route)
+    if fetched is None:
         raise TemplateNotFound(route)
-    if status != 200:
-        raise ProtocolViolation(
-            f"the service answered {answer.status} to the template call", url=url
-        )
+    answer, _ = fetched
     source = answer.text()
     # Keep it only when it is the announced version: the file may have changed since the meta.
     current = md5(answer.body).hexdigest() == tag  # noqa: S324 - the protocol's tag
