@@ -21,7 +21,7 @@ from plugit.protocol import CSRF_TOKEN_PLACEHOLDER
 from plugit.settings import Settings
 from plugit.utils import PlugItSetSession, cache, get_session_from_request, json_only
 
-from .services import BASE, write_files
+from .services import BASE, answer_lifespan, write_files
 
 # A poll titled with the placeholder, and a reflected image pointing at an attacker.
 LEAKY_TITLE = CSRF_TOKEN_PLACEHOLDER
@@ -132,11 +132,8 @@ def deep_json_service(depth: int = 2000) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
+            await answer_lifespan(receive, send)
+            return
         path: str = scope["path"]
         if path.startswith("/meta"):
             body = b'{"template_tag": "t"}'
@@ -157,11 +154,8 @@ def long_tag_service(tag: str = "t" * 300 + " :\u00e9") -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
+            await answer_lifespan(receive, send)
+            return
         path: str = scope["path"]
         if path.startswith("/meta"):
             body = meta
@@ -181,11 +175,8 @@ def hanging_up_service() -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
+            await answer_lifespan(receive, send)
+            return
         headers = [(b"content-type", b"application/json"), (b"content-length", b"100")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b'{"template_tag"', "more_body": True})

@@ -308,16 +308,22 @@ class Counting:
         return self.calls.get(endpoint, 0)
 
 
+async def answer_lifespan(receive: Receive, send: Send) -> None:
+    """Complete the ASGI lifespan's start-up and shutdown (for the raw services below)."""
+    while True:
+        message = await receive()
+        await send({"type": message["type"] + ".complete"})
+        if message["type"] == "lifespan.shutdown":
+            return
+
+
 def raw_service(meta_body: bytes, *, status: int = 200, delay: float = 0.0) -> ASGIApp:
     """A misbehaving service: every call answers `meta_body` (after `delay` seconds)."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
+            await answer_lifespan(receive, send)
+            return
         await asyncio.sleep(delay)
         headers = [(b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": status, "headers": headers})

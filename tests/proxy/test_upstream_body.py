@@ -12,6 +12,7 @@ from plugit.testing import LiveServer
 from plugit_proxy.config import UpstreamConfig
 
 from .conftest import ProxyFactory
+from .services import answer_lifespan
 
 LIMIT = 1000
 CAPPED = UpstreamConfig(timeout=1, max_body=LIMIT)
@@ -28,11 +29,8 @@ def service_sending(body: bytes, headers: list[tuple[bytes, bytes]]) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
+            await answer_lifespan(receive, send)
+            return
         await asyncio.sleep(0)
         start = [(b"content-type", b"application/json"), *headers]
         await send({"type": "http.response.start", "status": 200, "headers": start})
