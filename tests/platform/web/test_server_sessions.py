@@ -7,31 +7,15 @@ stores with SetSession appears in no cookie the browser receives.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import re
-import zlib
 
 import httpx
 from plugit_platform_launch import Platform
 from test_platform_pages import text_of
 
+from cookie_kit import readable
+
 SESSION_KEY = re.compile(r"[a-z0-9]{32}")
-
-
-def readable(cookie_value: str) -> str:
-    """A cookie value as sent, and each of its parts base64 (and zlib) decoded."""
-    seen = [cookie_value]
-    for part in re.split(r"[:.]", cookie_value):
-        try:
-            raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-        except (binascii.Error, ValueError):
-            continue
-        seen.append(raw.decode("latin-1"))
-        with contextlib.suppress(zlib.error):
-            seen.append(zlib.decompress(raw).decode("latin-1"))
-    return "\n".join(seen)
 
 
 def sign_out(client: httpx.Client) -> None:
