@@ -84,19 +84,21 @@ def missing_tools() -> list[str]:
     return missing
 
 
-def start_podium(stack: contextlib.ExitStack, processes: int, logs: Path) -> Running:
-    """Start the podlet and the Podium layout (`processes` of them); give the layout."""
+def start_podium(
+    stack: contextlib.ExitStack, processes: int, logs: Path
+) -> tuple[Running, Running]:
+    """Start the podlet and the Podium layout (`processes` of them); give the layout, podlet."""
     podlet_port, layout_port = free_port(), free_port()
     podlet = f"http://127.0.0.1:{podlet_port}"
     command = ["node", "podlet.mjs", str(podlet_port)]
-    stack.enter_context(
+    podlet_child = stack.enter_context(
         process(command, podlet + "/manifest.json", cwd=PODIUM, log=logs / "podlet.log")
     )
     base = f"http://127.0.0.1:{layout_port}"
     command = ["node", "layout.mjs", str(layout_port), str(podlet_port), str(processes)]
     log = logs / f"layout-w{processes}.log"
     layout = stack.enter_context(process(command, base + "/page", cwd=PODIUM, log=log))
-    return Running(base, layout.pid)
+    return Running(base, layout.pid), Running(podlet, podlet_child.pid)
 
 
 def start_node_service(stack: contextlib.ExitStack, logs: Path) -> Running:
@@ -159,8 +161,9 @@ def start_targets(
     targets = []
     service = start_node_service(stack, logs) if set(names) - {"podium", "direct"} else None
     for count in workers:
-        layout = start_podium(stack, count, logs)
-        trees = {"layout": layout.pid}
+        layout, podlet = start_podium(stack, count, logs)
+        # The podlet is Podium's service, counted as the proxies' rows count theirs.
+        trees = {"layout": layout.pid, "podlet": podlet.pid}
         targets.append(Target("podium", count, layout.base + "/page", trees))
         if service and ({"composed", "cached"} & set(names)):
             proxy = start_proxy(stack, service.base, count, proxy_mode=False, logs=logs)

@@ -133,7 +133,7 @@ def test_podium_composes_the_fragment_into_the_shell(
 ) -> None:
     _require("node", shutil.which("node") is not None)
     _require("bench/podium/node_modules", compose_bench.podium_installed())
-    layout = compose_bench.start_podium(stack, processes, logs)
+    layout, _ = compose_bench.start_podium(stack, processes, logs)
     page = httpx.get(layout.base + "/page", timeout=10)
     head, _, tail = (FIXTURES / "shell.html").read_text().partition("<!--CONTENT-->")
     assert page.status_code == 200
