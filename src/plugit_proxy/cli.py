@@ -32,6 +32,7 @@ FLAG_VARIABLES = {
     "workers": "PLUGIT_WORKERS",
     "access_log": "PLUGIT_ACCESS_LOG",
     "data_dir": "PLUGIT_DATA_DIR",
+    "dev": "PLUGIT_DEV",
 }
 
 
@@ -95,6 +96,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", help="database and secret key, ./.plugit by default (PLUGIT_DATA_DIR)"
     )
+    parser.add_argument(
+        "--dev",
+        action=argparse.BooleanOptionalAction,
+        help="development mode: cache nothing, show the service's errors in the page, "
+        "off by default (PLUGIT_DEV)",
+    )
 
 
 def configuration_from_args(args: argparse.Namespace) -> Configuration:
@@ -122,6 +129,7 @@ def run_proxy(
     workers: int | None = None,
     data_dir: str | None = None,
     access_log: bool | None = None,
+    dev: bool | None = None,
 ) -> int:
     """Serve the proxy with these settings (None: the environment's, else the default)."""
     flags = _flags(
@@ -135,6 +143,7 @@ def run_proxy(
         workers=workers,
         data_dir=data_dir,
         access_log=access_log,
+        dev=dev,
     )
     return serve_proxy(load_configuration(flags))
 

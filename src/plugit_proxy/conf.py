@@ -85,6 +85,9 @@ class ServerConfig:
     access_log: bool = False
     log_level: str = "info"
     debug: bool = False
+    # Development mode (`plugit dev`, `plugit proxy --dev`): nothing cached (meta, templates,
+    # pages), and error pages show the service's addresses, errors and tracebacks.
+    dev: bool = False
     use_i18n: bool = False
     data_dir: Path = Path(".plugit")
     public_url: str = ""  # where browsers reach the platform, no trailing slash
@@ -255,6 +258,7 @@ def _server(env: Environment) -> ServerConfig:
         access_log=env.get("PLUGIT_ACCESS_LOG", parse_bool, False),
         log_level=env.get("PLUGIT_LOG_LEVEL", partial(parse_choice, choices=LOG_LEVELS), "info"),
         debug=env.get("PLUGIT_DEBUG", parse_bool, False),
+        dev=env.get("PLUGIT_DEV", parse_bool, False),
         use_i18n=env.get("PLUGIT_USE_I18N", parse_bool, False),
         data_dir=Path(env.text("PLUGIT_DATA_DIR").strip() or ".plugit").resolve(),
         public_url=public,
