@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from plugit.exceptions import ConfigurationError
 from plugit.protocol import DEFAULT_USER_FIELDS
@@ -21,6 +21,34 @@ DEFAULT_MENU_ACTION = "menubar"
 LAYOUT_MODERN = "modern"
 LAYOUT_LEGACY = "legacy"
 LAYOUTS = (LAYOUT_MODERN, LAYOUT_LEGACY)
+PRODUCTION = "production"  # the version every project has: its `service_urls`
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceVersion:
+    """A named version of a project's service (`dev`, `canary`...): its own instances.
+
+    A `shadow` version is never shown: it receives copies of the chosen requests (safe methods,
+    and unsafe ones too with `shadow_unsafe`) after the real answer is sent.
+    """
+
+    name: str
+    service_urls: tuple[str, ...]
+    shadow: bool = False
+    shadow_unsafe: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteRule:
+    """Who sees `version`: `kind` is users, orgas, admins, members, percent or opt-in.
+
+    `values` holds the user names (users), the organisations' codes (orgas) or the percentage
+    (percent, one value); admins, members and opt-in take none. First match wins.
+    """
+
+    version: str
+    kind: str
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,7 +73,17 @@ class Project:
     requires_https: bool = False
     allowed_orgas: frozenset[int] | None = None
     api_key_hash: str | None = None
-    _turn: Iterator[int] = field(default_factory=itertools.count, repr=False, compare=False)
+    # Routing by identity: the named versions besides production, the rules choosing among
+    # them, and which version this object serves (for_version derives the others).
+    versions: tuple[ServiceVersion, ...] = ()
+    rules: tuple[RouteRule, ...] = ()
+    version: str = PRODUCTION
+    _turn: Iterator[int] = field(
+        default_factory=itertools.count, init=False, repr=False, compare=False
+    )
+    _derived: dict[str, Project] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not (self.mount.startswith("/") and self.mount.endswith("/")):
@@ -65,6 +103,14 @@ class Project:
             raise ConfigurationError(f"Project {self.key!r} has no service URL.")
         normalised = tuple(normalise_service_url(url) for url in self.service_urls)
         object.__setattr__(self, "service_urls", normalised)
+        object.__setattr__(
+            self,
+            "versions",
+            tuple(
+                replace(v, service_urls=tuple(normalise_service_url(u) for u in v.service_urls))
+                for v in self.versions
+            ),
+        )
 
     @property
     def service_url(self) -> str:
@@ -85,8 +131,23 @@ class Project:
 
     @property
     def cache_namespace(self) -> str:
-        """Prefix every cache key of this project, so projects never share entries."""
-        return f"{self.key}|{self.service_urls[0]}"
+        """Prefix every cache key: projects, and versions of a project, never share entries."""
+        if self.version == PRODUCTION:
+            return f"{self.key}|{self.service_urls[0]}"
+        return f"{self.key}|{self.version}|{self.service_urls[0]}"
+
+    def for_version(self, name: str) -> Project:
+        """This project as served by its version `name` (itself for production or unknown)."""
+        if name == self.version:
+            return self
+        derived = self._derived.get(name)
+        if derived is None:
+            found = next((v for v in self.versions if v.name == name), None)
+            if found is None:
+                return self
+            derived = replace(self, service_urls=found.service_urls, version=name)
+            self._derived[name] = derived
+        return derived
 
 
 def normalise_service_url(url: str) -> str:
