@@ -189,3 +189,6 @@ class ProxyConfig:
     standalone: bool = True
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     projects: tuple[Project, ...] = ()
+    # Development mode (PLUGIT_DEV): meta, templates and pages are asked afresh on every
+    # page, never kept, so an edited template or action shows on the next reload.
+    dev: bool = False

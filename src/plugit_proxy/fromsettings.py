@@ -52,6 +52,7 @@ def config_from_settings() -> ProxyConfig:
         standalone=True,
         upstream=config.upstream,
         projects=(project,),
+        dev=config.server.dev,
     )
 
 
@@ -66,6 +67,7 @@ def platform_config_from_settings() -> ProxyConfig:
         standalone=False,
         upstream=config.upstream,
         projects=(),
+        dev=config.server.dev,
     )
 
 

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from email.utils import parsedate_to_datetime
 from hashlib import sha256
 from typing import cast
 
 from plugit.exceptions import PlugItError
+from plugit.metarules import MAX_META_AGE, meta_key_problems, meta_max_age, read_expire
 from plugit.pagerules import meta_problem
-from plugit.protocol import (
-    HEADER_META_EXPIRE,
-    PATH_META,
-    PROXY_META_FALLBACK_MAX_AGE,
-    Meta,
-)
+from plugit.protocol import HEADER_META_EXPIRE, PATH_META, Meta
 
 from ..config import Project
 from ..upstream import ProtocolViolation
@@ -25,8 +20,6 @@ from .state import Runtime, not_found
 __all__ = ["MAX_META_AGE", "MetaNotFound", "get_meta"]
 
 logger = logging.getLogger("plugit_proxy.pipeline")
-
-MAX_META_AGE = 24 * 3600
 
 
 class MetaNotFound(PlugItError):
@@ -44,7 +37,10 @@ async def get_meta(runtime: Runtime, project: Project, route: str) -> Meta:
 
     A meta is kept until its `Expire` date in the shared cache (every worker's truth) and,
     with the same date, in the process's own memory: a steady page reads no cache for it.
+    In development mode it is asked afresh every time and kept nowhere.
     """
+    if runtime.config.dev:
+        return await _fresh(runtime, project, route)
     key = (project.cache_namespace, route)
     known = runtime.metas.get(key)
     if known is not None:
@@ -66,9 +62,27 @@ async def get_meta(runtime: Runtime, project: Project, route: str) -> Meta:
         raise not_found() from None
 
 
+async def _fresh(runtime: Runtime, project: Project, route: str) -> Meta:
+    try:
+        meta, _ = await _ask(runtime, project, route)
+    except MetaNotFound:
+        raise not_found() from None
+    return meta
+
+
 async def _fetch(
     runtime: Runtime, project: Project, route: str, key: tuple[str, str], shared: str
 ) -> Meta:
+    meta, ttl = await _ask(runtime, project, route)
+    if ttl > 0:
+        expires = time.time() + ttl
+        await runtime.cache.aset(shared, (meta, expires), ttl)
+        runtime.metas.put(key, (meta, expires))
+    return meta
+
+
+async def _ask(runtime: Runtime, project: Project, route: str) -> tuple[Meta, int]:
+    """Ask the service for the meta; return it with the seconds it may be kept."""
     fetched = await fetch_protocol_call(runtime, project, PATH_META, route)
     if fetched is None:
         raise MetaNotFound(route)
@@ -77,21 +91,9 @@ async def _fetch(
     problem = meta_problem(meta)
     if problem is not None:
         raise ProtocolViolation(problem, url=url)
-    ttl = meta_max_age(answer.headers.get(HEADER_META_EXPIRE))
-    if ttl > 0:
-        expires = time.time() + ttl
-        await runtime.cache.aset(shared, (meta, expires), ttl)
-        runtime.metas.put(key, (meta, expires))
-    return cast(Meta, meta)
-
-
-def meta_max_age(expire: str | None) -> int:
-    """Seconds until the `Expire` date (5 minutes without one, 0 when it has passed)."""
-    if not expire:
-        return PROXY_META_FALLBACK_MAX_AGE
-    try:
-        when = parsedate_to_datetime(expire).timestamp()
-    except (TypeError, ValueError, IndexError):
+    for name, needed in meta_key_problems(meta).items():
+        logger.warning("the meta at %s gives %s a value that is no %s", url, name, needed)
+    expire = answer.headers.get(HEADER_META_EXPIRE)
+    if expire and read_expire(expire) is None:
         logger.warning("unreadable Expire header %r on a meta answer", expire)
-        return PROXY_META_FALLBACK_MAX_AGE
-    return max(0, min(int(when - time.time()), MAX_META_AGE))
+    return cast(Meta, meta), meta_max_age(expire)

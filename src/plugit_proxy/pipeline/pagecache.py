@@ -68,8 +68,12 @@ async def page_cache_key(page: Page, meta: Meta) -> str | None:
 
 
 def cacheable(page: Page, meta: Meta) -> bool:
-    """Only GET pages with a cache time are cached."""
-    return page.method == "GET" and int(meta.get("cache_time") or 0) > 0
+    """Only GET pages with a cache time are cached, and none in development mode."""
+    return (
+        page.method == "GET"
+        and int(meta.get("cache_time") or 0) > 0
+        and not page.runtime.config.dev
+    )
 
 
 def cache_key(page: Page, meta: Meta, *, per_user: bool) -> str | None:

@@ -26,6 +26,8 @@ async def get_template(runtime: Runtime, project: Project, route: str, tag: str)
     """Return the compiled template of `route` whose meta announced `tag`."""
     if not tag:
         raise not_found("This action has no template.")
+    if runtime.config.dev:  # development mode: the service's current file, kept nowhere
+        return await _fresh(runtime, project, route)
     compiled_key = (project.cache_namespace, tag)
     layout = project.layout
     compiled = runtime.renderer.cached(compiled_key, layout)
@@ -45,6 +47,14 @@ async def get_template(runtime: Runtime, project: Project, route: str, tag: str)
         if not current:  # changed since the meta: use it for this page, keep nothing
             return runtime.renderer.compile(None, source, f"{project.key}:{route}", layout)
     return runtime.renderer.compile(compiled_key, source, f"{project.key}:{route}", layout)
+
+
+async def _fresh(runtime: Runtime, project: Project, route: str) -> Template:
+    fetched = await fetch_protocol_call(runtime, project, PATH_TEMPLATE, route)
+    if fetched is None:
+        raise not_found("This action's template is missing.")
+    source = fetched[0].text()
+    return runtime.renderer.compile(None, source, f"{project.key}:{route}", project.layout)
 
 
 async def _fetch(
