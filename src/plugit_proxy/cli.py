@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from plugit.cli.parser import CommandParser
 from plugit.exceptions import PlugItError
 
 from .conf import Configuration, load_configuration
@@ -36,7 +37,7 @@ FLAG_VARIABLES = {
 }
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Any) -> None:
     """Add the `proxy` subcommand to the `plugit` command line."""
     parser = subparsers.add_parser(
         "proxy",
@@ -164,7 +165,11 @@ def serve_proxy(config: Configuration) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `python -m plugit_proxy [flags]` (the same as `plugit proxy`)."""
-    parser = argparse.ArgumentParser(prog="python -m plugit_proxy")
+    parser = CommandParser(
+        prog="python -m plugit_proxy",
+        description="The standalone proxy, as `plugit proxy`: serve a PlugIt service under "
+        "/plugIt/ with simulated users and organisations.",
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from plugit.cli import demo, new, serve
+from plugit.cli.extras import add_missing_commands, proxy_installed
+from plugit.cli.parser import CommandParser, version_line
 from plugit.exceptions import PlugItError
 
 __all__ = ["main"]
@@ -15,19 +17,24 @@ __all__ = ["main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The `plugit` parser with every subcommand this installation offers."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="plugit", description="Develop once, deploy many: PlugIt services and proxies."
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=version_line(),
+        help="show the installed distribution and its version, and exit",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve.register(commands)
     new.register(commands)
-    try:
+    if proxy_installed():  # else the SDK alone: pip install 'plugit3[proxy]' for these
         from plugit_proxy.cli import register as register_proxy
-    except ImportError:  # the SDK alone: pip install plugit[proxy] for the proxy's commands
-        pass
-    else:
+
         register_proxy(commands)
         demo.register(commands)  # it runs the proxy
+    add_missing_commands(commands)  # last: the commands above that are not installed
     return parser
 
 

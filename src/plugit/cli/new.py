@@ -14,7 +14,12 @@ __all__ = ["register"]
 
 def register(commands: Any) -> None:
     """Add the `new` subcommand."""
-    parser = commands.add_parser("new", help="scaffold a new service")
+    parser = commands.add_parser(
+        "new",
+        help="scaffold a new service",
+        description="Write a new service that passes its own tests: service.py, config.py, "
+        "templates/, media/, tests/ and a pyproject.toml, in a new folder NAME.",
+    )
     parser.add_argument("kind", choices=["service"], help="what to create")
     parser.add_argument("name", help="its name, e.g. my_service; also the folder created")
     parser.add_argument(

@@ -34,7 +34,13 @@ FLAG_VARIABLES = {
 
 def register(commands: Any) -> None:
     """Add the `mail` command group."""
-    parser = commands.add_parser("mail", help="send queued mail, poll or receive replies")
+    parser = commands.add_parser(
+        "mail",
+        help="send queued mail, poll or receive replies",
+        description="The platform's mail: send the outbox (worker), read replies from a "
+        "mailbox (poll) or receive them over SMTP or LMTP (receive). Flags win over their "
+        "PLUGIT_MAIL_* variables.",
+    )
     actions = parser.add_subparsers(dest="mail_command", required=True, metavar="ACTION")
     _worker_parser(actions)
     _poll_parser(actions)
@@ -53,10 +59,15 @@ def _settings(args: argparse.Namespace, command: str) -> MailCommandsConfig:
 
 def _worker_parser(actions: Any) -> None:
     worker = actions.add_parser(
-        "worker", help="send the outbox's mail (the platform server also does it itself)"
+        "worker",
+        help="send the outbox's mail (the platform server also does it itself)",
+        description="Send the mail queued in the platform's outbox, retrying failures, until "
+        "interrupted (or once, with --once).",
     )
     worker.add_argument(
-        "--interval", type=float, help="seconds between passes (PLUGIT_MAIL_WORKER_INTERVAL)"
+        "--interval",
+        type=float,
+        help="seconds between passes, 10 by default (PLUGIT_MAIL_WORKER_INTERVAL)",
     )
     worker.add_argument(
         "--once",
@@ -68,7 +79,12 @@ def _worker_parser(actions: Any) -> None:
 
 
 def _poll_parser(actions: Any) -> None:
-    poll = actions.add_parser("poll", help="read the platform mailbox (IMAP or POP3)")
+    poll = actions.add_parser(
+        "poll",
+        help="read the platform mailbox (IMAP or POP3)",
+        description="Read replies from the platform's mailbox over IMAP or POP3 and deliver "
+        "them to their threads, until interrupted (or once, with --once).",
+    )
     poll.add_argument(
         "--once",
         action="store_true",
@@ -78,7 +94,7 @@ def _poll_parser(actions: Any) -> None:
     poll.add_argument(
         "--protocol", choices=["imap", "pop3"], help="imap by default (PLUGIT_MAIL_POLL_PROTOCOL)"
     )
-    poll.add_argument("--host", help="(PLUGIT_MAIL_POLL_HOST)")
+    poll.add_argument("--host", help="the mailbox's server (PLUGIT_MAIL_POLL_HOST)")
     poll.add_argument(
         "--port",
         type=int,
@@ -107,7 +123,7 @@ def _poll_parser(actions: Any) -> None:
         help="no encryption, for a server on this machine (PLUGIT_MAIL_POLL_SECURITY=none)",
     )
     poll.set_defaults(security=None)
-    poll.add_argument("--user", help="(PLUGIT_MAIL_POLL_USER)")
+    poll.add_argument("--user", help="the mailbox's account (PLUGIT_MAIL_POLL_USER)")
     poll.add_argument(
         "--password-env",
         help="the variable holding the password, PLUGIT_MAIL_POLL_PASSWORD by default "
@@ -119,13 +135,20 @@ def _poll_parser(actions: Any) -> None:
         help="trust this CA bundle instead of the system's (PLUGIT_MAIL_POLL_CAFILE)",
     )
     poll.add_argument(
-        "--interval", type=float, help="seconds between polls (PLUGIT_MAIL_POLL_INTERVAL)"
+        "--interval",
+        type=float,
+        help="seconds between polls, 60 by default (PLUGIT_MAIL_POLL_INTERVAL)",
     )
     poll.set_defaults(handler=_poll)
 
 
 def _receive_parser(actions: Any) -> None:
-    receive = actions.add_parser("receive", help="an SMTP (or LMTP) endpoint for replies")
+    receive = actions.add_parser(
+        "receive",
+        help="an SMTP (or LMTP) endpoint for replies",
+        description="Receive replies over SMTP (or LMTP, from a local mail server) and "
+        "deliver them to their threads, until interrupted.",
+    )
     receive.add_argument("--host", help="127.0.0.1 by default (PLUGIT_MAIL_RECEIVE_HOST)")
     receive.add_argument("--port", type=int, help="8025 by default (PLUGIT_MAIL_RECEIVE_PORT)")
     receive.add_argument(

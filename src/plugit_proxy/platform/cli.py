@@ -9,16 +9,29 @@ from typing import Any
 
 def register(commands: Any) -> None:
     """Add the `platform` command group."""
-    parser = commands.add_parser("platform", help="the hosted platform: apply a file, serve it")
+    parser = commands.add_parser(
+        "platform",
+        help="the hosted platform: apply a file, serve it",
+        description="The hosted platform: set its organisations, users and projects up from "
+        "a TOML file (apply), and serve it (serve). Settings come from PLUGIT_* variables.",
+    )
     actions = parser.add_subparsers(dest="platform_command", required=True, metavar="ACTION")
 
     apply = actions.add_parser(
-        "apply", help="create or update organisations, users, projects from a TOML file"
+        "apply",
+        help="create or update organisations, users, projects from a TOML file",
+        description="Create or update the organisations, users and projects that a TOML "
+        "file describes; a wrong file changes nothing (every problem is listed).",
     )
     apply.add_argument("file", type=Path, help="the platform file, e.g. platform.toml")
     apply.set_defaults(handler=_apply)
 
-    serve = actions.add_parser("serve", help="serve the platform (migrates the database first)")
+    serve = actions.add_parser(
+        "serve",
+        help="serve the platform (migrates the database first)",
+        description="Serve the platform with uvicorn, after migrating its database. Flags win "
+        "over their PLUGIT_* variables.",
+    )
     serve.add_argument("--host", help="127.0.0.1 by default (PLUGIT_HOST)")
     serve.add_argument("--port", type=int, help="8000 by default (PLUGIT_PORT)")
     serve.add_argument(
