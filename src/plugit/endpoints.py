@@ -90,6 +90,14 @@ class Endpoints:
             {"result": "Ok", "version": PROTOCOL_VERSION, "protocol": self.settings.api_name}
         )
 
+    async def routes(self, raw: StarletteRequest) -> Response:
+        """List the actions (route, methods, template): served only in DEBUG, for `plugit check`."""
+        listed = [
+            {"route": spec.route, "methods": list(spec.methods), "template": spec.template}
+            for spec in self.registry
+        ]
+        return json_response({"routes": listed})
+
     async def meta(self, raw: StarletteRequest) -> Response:
         """The action's meta object, cacheable by the proxy until `Expire`."""
         found = self.registry.resolve(raw.path_params["route"])

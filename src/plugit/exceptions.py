@@ -10,7 +10,8 @@ PlugItError
 ├── APIError                    the proxy's API could not answer a service
 │   ├── APIConnectionError      refused, unreachable, or timed out
 │   └── APIResponseError        answered with an error status or a body that is not JSON
-└── ScaffoldError               `plugit new` cannot write the project (scaffold)
+├── ScaffoldError               `plugit new` cannot write the project (scaffold)
+└── ServiceUnreachable          `plugit check` finds nothing at the service's URL (check.calls)
 
 The proxy (`plugit_proxy`) adds, under the same root:
 

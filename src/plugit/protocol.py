@@ -40,6 +40,7 @@ __all__ = [
     "PASSED_ANSWER_HEADERS",
     "PASS_THROUGH_STATUSES",
     "PATH_ACTION",
+    "PATH_DEV_ROUTES",
     "PATH_MAIL",
     "PATH_MEDIA",
     "PATH_META",
@@ -71,6 +72,9 @@ PATH_META: Final = "meta"  # followed by the action's route: meta/show/3
 PATH_TEMPLATE: Final = "template"
 PATH_ACTION: Final = "action"
 PATH_MEDIA: Final = "media/"
+# Ours, not the original's: a service in DEBUG lists its actions here (for `plugit check`).
+# The leading underscore keeps it apart from every path above, a route's included.
+PATH_DEV_ROUTES: Final = "_plugit/routes"
 
 # -- Headers a service answers with ----------------------------------------------------------
 HEADER_REDIRECT: Final = "EbuIo-PlugIt-Redirect"

@@ -15,7 +15,7 @@ from typing import Any
 
 from plugit.exceptions import ConfigurationError
 
-__all__ = ["Route", "compile_route"]
+__all__ = ["Route", "compile_route", "example_path"]
 
 _VARIABLE = re.compile(
     r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>[^)]*)\))?:)?"
@@ -31,8 +31,12 @@ class Converter:
     to_python: Callable[[str], Any]
 
 
+def _any_choices(args: str) -> list[str]:
+    return [choice.strip().strip("'\"") for choice in args.split(",") if choice.strip()]
+
+
 def _any_converter(args: str) -> Converter:
-    choices = [choice.strip().strip("'\"") for choice in args.split(",") if choice.strip()]
+    choices = _any_choices(args)
     if not choices:
         raise ConfigurationError("the 'any' route converter needs choices: <any(a, b):name>")
     return Converter("|".join(re.escape(choice) for choice in choices), str)
@@ -108,3 +112,19 @@ def _converter(rule: str, name: str, args: str | None) -> Converter:
         raise ConfigurationError(
             f"route {rule!r} uses the unknown converter {name!r}; known: {known}"
         ) from None
+
+
+# A value each converter accepts, to build a path that a route matches.
+_EXAMPLES = {"int": "1", "float": "1.0", "uuid": str(uuid.UUID(int=0))}
+
+
+def example_path(rule: str) -> str:
+    """A path `rule` matches, its variables filled with sample values (`/show/1`)."""
+
+    def sample(variable: re.Match[str]) -> str:
+        converter = variable["converter"] or "default"
+        if converter == "any":
+            return (_any_choices(variable["args"] or "") or ["example"])[0]
+        return _EXAMPLES.get(converter, "example")
+
+    return _VARIABLE.sub(sample, rule)

@@ -33,6 +33,7 @@ from plugit.guard import (
 from plugit.interceptors import Handler, Interceptor, chain
 from plugit.protocol import (
     PATH_ACTION,
+    PATH_DEV_ROUTES,
     PATH_MAIL,
     PATH_MEDIA,
     PATH_META,
@@ -55,7 +56,7 @@ WebSocketHandler = Callable[..., Awaitable[None]]
 log = logging.getLogger("plugit.service")
 
 # The calls only a proxy inside PI_ALLOWED_NETWORKS may make (version and media are open).
-GUARDED_PATHS = (PATH_PING, PATH_MAIL, PATH_META, PATH_TEMPLATE, PATH_ACTION)
+GUARDED_PATHS = (PATH_PING, PATH_MAIL, PATH_META, PATH_TEMPLATE, PATH_ACTION, PATH_DEV_ROUTES)
 
 
 # uvicorn's httptools writer sends header names in lower case, so a session key set with
@@ -213,8 +214,12 @@ class Service:
 
     def _routes(self, endpoints: Endpoints) -> list[BaseRoute]:
         base = self.settings.base_url
+        dev: list[BaseRoute] = []
+        if self.settings.debug:  # the action list is for development only
+            dev.append(Route(base + PATH_DEV_ROUTES, endpoints.routes, methods=["GET"]))
         # HTTP action calls never reach these routes: ServiceApp answers them directly.
         return [
+            *dev,
             Route(base + PATH_PING, endpoints.ping, methods=["GET"]),
             Route(base + PATH_VERSION, endpoints.version, methods=["GET"]),
             Route(base + PATH_MAIL, endpoints.mail, methods=["POST"]),

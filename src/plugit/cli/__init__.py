@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from plugit.cli import demo, new, serve
+from plugit.cli import check, demo, new, serve
 from plugit.cli.extras import add_missing_commands, proxy_installed
 from plugit.cli.parser import CommandParser, version_line
 from plugit.exceptions import PlugItError
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve.register(commands)
     new.register(commands)
+    check.register(commands)
     if proxy_installed():  # else the SDK alone: pip install 'plugit3[proxy]' for these
         from plugit_proxy.cli import register as register_proxy
 
