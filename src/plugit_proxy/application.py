@@ -193,7 +193,10 @@ class ProxyApplication:
         path: str = scope["path"]
         response: Response
         if project is None:  # only configured names are served: never an open proxy
-            response = PlainTextResponse("No such project.", status_code=404)
+            from .pipeline.errors import unknown_project
+
+            home = self.origins.platform_origin(*self._scheme_and_port(scope)) + "/"
+            response = unknown_project(self.runtime, home)
         elif (static_file := self.static.find(path)) is not None:
             await self.static.serve(static_file, scope, receive, send)
             return

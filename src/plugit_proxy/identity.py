@@ -91,6 +91,7 @@ class Identity:
     user_mode: str | None = None  # standalone only: ano, log, mem, adm
     real_users: bool = False
     login_url: str | None = None  # where an anonymous user signs in (None: no sign-in page)
+    operator: bool = False  # a platform administrator (staff): error pages show their detail
 
 
 class IdentityProvider(Protocol):

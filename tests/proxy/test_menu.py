@@ -96,8 +96,9 @@ def counted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
 
 
 def side_menu(html: str) -> str:
-    """The layout's side column, or "" when the page has none."""
-    match = re.search(r'<nav [^>]*aria-label="Service menu"[^>]*>(.*?)</nav>', html, re.S)
+    """The menu in the layout's side column (behind its phone toggle), or "" when none."""
+    column = r'<nav [^>]*aria-label="Service menu"[^>]*>.*?id="plugit-menu-items"[^>]*>(.*?)</div>'
+    match = re.search(column + r"\s*</nav>", html, re.S)
     return match.group(1).strip() if match else ""
 
 

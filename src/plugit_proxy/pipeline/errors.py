@@ -1,15 +1,15 @@
 """Error pages: inside the layout for pages, bare for no_template, JSON for json_only.
 
-What went wrong in detail (the service's address, the socket error) goes to the log, never to
-visitors: an error page says what kind of failure it was. The standalone proxy with
-PLUGIT_DEBUG on adds the detail, for the developer at the keyboard.
+What went wrong in detail (the service's address, the socket error, a template's line, the
+service's traceback) is logged, and shown only to who may see it: platform administrators
+(staff accounts) and everyone in development mode (PLUGIT_DEV, `plugit proxy --dev`). Everyone
+else reads what kind of failure it was, and a link back to the project's start page.
 """
 
 from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from starlette.responses import Response
 
 from ..config import LAYOUT_MODERN
@@ -18,7 +18,22 @@ from ..upstream import CircuitOpen, ProtocolViolation, UpstreamError, UpstreamTi
 from .render import finish_html
 from .state import Page, PageError, Runtime
 
-__all__ = ["error_response", "failure_page"]
+__all__ = ["ServiceFailure", "error_response", "failure_page", "shows_detail", "unknown_project"]
+
+
+class ServiceFailure(PageError):
+    """The page of a failed service call or template; `detail` is for privileged eyes only."""
+
+    def __init__(self, status: int, title: str, message: str, *, detail: str) -> None:
+        super().__init__(status, title, message)
+        self.detail = detail
+
+
+def shows_detail(runtime: Runtime, page: Page | None) -> bool:
+    """Tell whether this viewer may read internal details (development mode, or staff)."""
+    if runtime.config.dev:
+        return True
+    return page is not None and page.identity.operator
 
 
 def error_response(
@@ -32,10 +47,14 @@ def error_response(
     """Answer `error` in `layout`, the way the page would have answered (`page`, `bare`, `json`)."""
     if error.status == 304:
         return Response(status_code=304)
+    detail = _detail(error) if shows_detail(runtime, page) else ""
     if kind == "json":
-        body = json.dumps({"error": error.title, "message": error.message, "status": error.status})
-        return Response(body, status_code=error.status, media_type="application/json")
-    html = _error_html(runtime, error, layout)
+        answer = {"error": error.title, "message": error.message, "status": error.status}
+        if detail:
+            answer["detail"] = detail
+        return Response(json.dumps(answer), status_code=error.status, media_type="application/json")
+    home = page.project.mount if page is not None else "/"
+    html = _error_html(runtime, error, detail, layout, home)
     if kind == "page":
         html = finish_html(runtime, page, html, layout=layout)
     else:
@@ -43,16 +62,44 @@ def error_response(
     return Response(html, status_code=error.status, media_type="text/html")
 
 
-def _error_html(runtime: Runtime, error: PageError, layout: str) -> str:
+def unknown_project(runtime: Runtime, platform_home: str) -> Response:
+    """Answer a project origin no project has: a 404 in the layout, linking to the platform."""
+    error = PageError(404, "No such project", "No such project. Check the address, or pick one.")
+    html = _error_html(runtime, error, "", LAYOUT_MODERN, platform_home, home_label="All projects")
+    header = runtime.renderer.render_own(
+        "plugIt/header.html",
+        {"platform_name": runtime.config.platform_name, "base_url": platform_home, "bare": True},
+    )
+    html = apply_slots(html, {"header": header, "menu": ""})
+    return Response(html, status_code=404, media_type="text/html")
+
+
+def _detail(error: PageError) -> str:
+    return error.detail if isinstance(error, ServiceFailure) else ""
+
+
+def _error_html(
+    runtime: Runtime,
+    error: PageError,
+    detail: str,
+    layout: str,
+    home: str,
+    *,
+    home_label: str = "Back to the start page",
+) -> str:
     """Render the error template (once per error text: a dead service's pages come in bursts)."""
-    key = (layout, error.status, error.title, error.message)
+    # Everything the page shows is in the key: a privileged page (with `detail`) is never
+    # served to another viewer, nor one project's home link on another's page.
+    key = (layout, error.status, error.title, error.message, detail, home, home_label)
     html = runtime.error_pages.get(key)
     if html is None:
-        # Only what the key and the runtime hold: the same error renders the same text.
         context = {
             "status": error.status,
             "title": error.title,
             "message": error.message,
+            "detail": detail,
+            "home_url": home,
+            "home_label": home_label,
             "STATIC_URL": runtime.config.static_url,
             "ebuio_platformName": runtime.config.platform_name,
         }
@@ -63,33 +110,35 @@ def _error_html(runtime: Runtime, error: PageError, layout: str) -> str:
 
 def failure_page(
     runtime: Runtime, error: UpstreamError | TemplateCompileError | TemplateRenderError
-) -> PageError:
-    """Give the page of a failed service call or template, without internal addresses."""
+) -> ServiceFailure:
+    """Give the page of a failed service call or template: its detail kept apart."""
+    detail = str(error)
+    extra = getattr(error, "detail", "")  # the service's traceback, a template's context...
+    if isinstance(extra, str) and extra:
+        detail += "\n\n" + extra
     match error:
-        case CircuitOpen():
-            page = PageError(
+        case CircuitOpen():  # its reasons are the proxy's own words, never an address
+            return ServiceFailure(
                 503,
                 "Service unavailable",
                 f"The service is temporarily unavailable: {error.reason}.",
+                detail=detail,
             )
         case UpstreamTimeout():
-            page = PageError(504, "Service timeout", "The service took too long to answer.")
-        case ProtocolViolation():  # its reasons are the proxy's own words, never an address
-            page = PageError(
-                502,
-                "Service unavailable",
-                f"The service's answer could not be read: {error.reason}.",
-            )
+            title, message = "Service timeout", "The service took too long to answer."
+            return ServiceFailure(504, title, message, detail=detail)
+        case ProtocolViolation():  # the proxy's own words again: no address, no socket error
+            message = f"The service's answer could not be read: {error.reason}."
+            return ServiceFailure(502, "Service unavailable", message, detail=detail)
         case UpstreamError() if error.status == 502:
-            page = PageError(502, "Service unavailable", "The service could not be reached.")
+            message = "The service could not be reached."
+            return ServiceFailure(502, "Service unavailable", message, detail=detail)
         case UpstreamError():
-            page = PageError(
-                error.status, "Service unavailable", "The service is temporarily unavailable."
-            )
-        case TemplateCompileError():  # names the template and the line: the service's own text
-            page = PageError(500, "Template error", str(error))
+            message = "The service is temporarily unavailable."
+            return ServiceFailure(error.status, "Service unavailable", message, detail=detail)
+        case TemplateCompileError():
+            message = "The page's template does not compile."
+            return ServiceFailure(500, "Template error", message, detail=detail)
         case _:
-            page = PageError(500, "Template error", "The page's template failed while rendering.")
-    if runtime.config.standalone and settings.DEBUG:
-        page.message += f" (PLUGIT_DEBUG: {error})"
-    return page
+            message = "The page's template failed while rendering."
+            return ServiceFailure(500, "Template error", message, detail=detail)

@@ -98,6 +98,7 @@ def load_account(pk: int) -> dict[str, Any] | None:
         "last_name": user.last_name,
         "email": user.email,
         "is_active": user.is_active,
+        "is_staff": user.is_staff or user.is_superuser,
         "session_hash": user.get_session_auth_hash(),
         "fallback_hashes": list(user.get_session_auth_fallback_hash()),
         "secrets": secrets_tag(),
@@ -152,6 +153,7 @@ class PlatformIdentities:
             orga=current,
             orgas=orgas if project.orga_mode else (),
             login_url=login_url,
+            operator=bool(record.get("is_staff")),  # records cached before it: not staff
         )
 
     def _login_url(self, project: Project) -> str:

@@ -16,8 +16,11 @@ __all__ = ["home", "platform_context", "visible_projects"]
 
 
 def platform_context(request: HttpRequest) -> dict[str, Any]:
-    """Give every Django page the platform's name (a context processor)."""
-    return {"platform_name": settings.PLUGIT_PLATFORM_NAME}
+    """Give every Django page the platform's name, and whether it has account pages."""
+    return {
+        "platform_name": settings.PLUGIT_PLATFORM_NAME,
+        "platform_accounts": settings.PLUGIT_MODE == "platform",
+    }
 
 
 def visible_projects(user: Any) -> list[models.Project]:
