@@ -25,7 +25,10 @@ def summary_line(report: Report, *, strict: bool) -> str:
         ("warning", "warnings"),
         ("info", "notes"),
     )
-    counts = ", ".join(f"{report.count(level)} {name}" for level, name in names)
+    counts = ", ".join(
+        f"{report.count(level)} {name[:-1] if report.count(level) == 1 else name}"
+        for level, name in names
+    )
     verdict = "ok" if report.passed(strict=strict) else "FAILED"
     return (
         f"{verdict}: {report.service}: {routes} route{'s' * (routes != 1)}, "
