@@ -145,7 +145,10 @@ class SecurityConfig:
 class StandaloneConfig:
     """The one service of `plugit proxy` and how its pages are served."""
 
-    service_url: str = ""
+    service_url: str = ""  # the first of `service_urls`
+    service_urls: tuple[str, ...] = ()  # the production instances
+    versions: tuple[ServiceVersion, ...] = ()  # named versions and their instances
+    rules: tuple[RouteRule, ...] = ()  # who sees which version, first match wins
     orga_mode: bool = True
     proxy_mode: bool = False
     menu_action: str | None = DEFAULT_MENU_ACTION
@@ -310,8 +313,16 @@ def _security(env: Environment, server: ServerConfig) -> SecurityConfig:
 
 def _standalone(env: Environment) -> StandaloneConfig:
     menu = env.text("PLUGIT_MENU_ACTION", DEFAULT_MENU_ACTION, "PIAPI_PLUGITMENUACTION")
+    services = tuple(
+        parse_url("PLUGIT_SERVICE_URL", url)
+        for url in _items(env, "PLUGIT_SERVICE_URL", ",", "PIAPI_STANDALONE_URI")
+    )
+    versions, rules = _routing(env)
     return StandaloneConfig(
-        service_url=env.get("PLUGIT_SERVICE_URL", parse_url, "", "PIAPI_STANDALONE_URI"),
+        service_url=services[0] if services else "",
+        service_urls=services,
+        versions=versions,
+        rules=rules,
         orga_mode=env.get("PLUGIT_ORGA_MODE", parse_bool, True, "PIAPI_ORGAMODE"),
         proxy_mode=env.get("PLUGIT_PROXY_MODE", parse_bool, False, "PIAPI_PROXYMODE"),
         menu_action=menu.strip() or None,
@@ -323,6 +334,35 @@ def _standalone(env: Environment) -> StandaloneConfig:
             "PLUGIT_HONOR_X_FORWARDED_FOR", parse_bool, False, "HONOR_X_FORWARDED_FOR"
         ),
         trusted_proxies=env.get("PLUGIT_TRUSTED_PROXIES", partial(parse_int, minimum=1), 1),
+    )
+
+
+def _routing(env: Environment) -> tuple[tuple[ServiceVersion, ...], tuple[RouteRule, ...]]:
+    """The named versions (--version, --shadow) and the rules choosing them (--route)."""
+    pairs = tuple(
+        parse_version_url(pair, where="PLUGIT_VERSIONS (--version)")
+        for pair in _items(env, "PLUGIT_VERSIONS", ",")
+    )
+    shadows = _items(env, "PLUGIT_SHADOW", ",")
+    versions = versions_from_pairs(pairs, shadows, where="PLUGIT_SHADOW (--shadow)")
+    where = "PLUGIT_ROUTES (--route)"
+    rules = tuple(parse_route(route, where=where) for route in _items(env, "PLUGIT_ROUTES", ";"))
+    try:
+        check_routing(versions, rules)
+    except ConfigurationError as error:
+        raise ConfigurationError(f"{where}: {error}") from None
+    return versions, rules
+
+
+def _items(env: Environment, name: str, separator: str, *aliases: str) -> tuple[str, ...]:
+    """The items of a list variable, or of a repeatable flag's values (each may list more)."""
+    given = env.overrides.get(name)
+    if given is None:
+        values = [env.text(name, "", *aliases)]
+    else:
+        values = [given] if isinstance(given, str) else [str(value) for value in given]
+    return tuple(
+        item.strip() for value in values for item in value.split(separator) if item.strip()
     )
 
 

@@ -111,6 +111,10 @@ class Project:
                 for v in self.versions
             ),
         )
+        try:
+            check_routing(self.versions, self.rules)
+        except ConfigurationError as error:
+            raise ConfigurationError(f"Project {self.key!r}: {error}") from None
 
     @property
     def service_url(self) -> str:
@@ -148,6 +152,23 @@ class Project:
             derived = replace(self, service_urls=found.service_urls, version=name)
             self._derived[name] = derived
         return derived
+
+
+def check_routing(versions: tuple[ServiceVersion, ...], rules: tuple[RouteRule, ...]) -> None:
+    """Refuse a rule naming a version without instances, or one only shadowed."""
+    shown = {PRODUCTION} | {v.name for v in versions if not v.shadow}
+    for rule in rules:
+        if rule.version in shown:
+            continue
+        if any(v.name == rule.version for v in versions):
+            raise ConfigurationError(
+                f"a {rule.kind} rule routes to {rule.version!r}, a shadow version "
+                "(never shown to anyone)"
+            )
+        raise ConfigurationError(
+            f"a {rule.kind} rule routes to {rule.version!r}, which has no instances "
+            f"(give them as --version {rule.version}=URL)"
+        )
 
 
 def normalise_service_url(url: str) -> str:
