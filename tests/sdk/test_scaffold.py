@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,9 +66,16 @@ def test_the_cli_writes_a_service_and_says_what_next(
     assert "Created the service 'demo_svc' in demo_svc:" in out
     for name in EXPECTED_FILES:
         assert f"  {name}\n" in out
-    assert "cd demo_svc" in out
-    assert "plugit serve service:service --port 5000" in out
-    assert "plugit proxy --service http://127.0.0.1:5000" in out
+    hints = [line.split("#")[0].strip() for line in out.split("\nNext:\n")[1].splitlines()]
+    assert hints[:4] == [
+        "cd demo_svc",
+        "pip install -e '.[test]'",
+        "python -m pytest",
+        "plugit serve service:service --port 5000",
+    ]
+    assert "install the proxy (pip install 'plugit3[proxy]')" in out
+    assert "plugit proxy --service http://127.0.0.1:5000" in hints
+    assert "plugit dev" in hints
 
 
 def test_the_files_are_filled_in(project: Path) -> None:
@@ -77,14 +85,37 @@ def test_the_files_are_filled_in(project: Path) -> None:
     assert 'href="{{ ebuio_baseUrl }}media/demo_svc.css"' in home  # Django's {{ }} untouched
     assert 'Service(\n    "demo_svc",' in (project / "service.py").read_text()
     readme = (project / "README.md").read_text()
-    assert "plugit serve service:service --port 5000" in readme
-    assert "plugit proxy --service http://127.0.0.1:5000" in readme
+    for command in (
+        "pip install -e '.[test]'",
+        "pip install 'plugit3[proxy]'",
+        "python -m pytest",
+        "plugit dev",
+        "plugit serve service:service --port 5000",
+        "plugit proxy --service http://127.0.0.1:5000",
+    ):
+        assert command in readme, command
     config = (project / "config.py").read_text()
     for setting in ("DEBUG", "PI_BASE_URL", "PI_ALLOWED_NETWORKS", "PI_USE_PROXY_IP", "API_URL"):
         assert f"\n{setting} = " in config
     for path in project.rglob("*"):
         if path.is_file():
             assert "{{name}}" not in path.read_text(), path
+
+
+def test_it_is_an_installable_project(project: Path) -> None:
+    """What `pip install -e '.[test]'` needs (tests/packaging runs it in a fresh virtualenv)."""
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["build-system"]["build-backend"] == "setuptools.build_meta"
+    assert pyproject["project"]["name"] == "demo_svc"
+    assert pyproject["project"]["dependencies"] == ["plugit3"]
+    assert any(
+        need.startswith("pytest") for need in pyproject["project"]["optional-dependencies"]["test"]
+    )
+    modules = pyproject["tool"]["setuptools"]["py-modules"]
+    assert sorted(f"{module}.py" for module in modules) == ["config.py", "service.py"]
+    ignored = (project / ".gitignore").read_text().splitlines()
+    assert ".plugit/" in ignored
+    assert "*.egg-info/" in ignored
 
 
 def test_the_directory_option(workdir: Path) -> None:

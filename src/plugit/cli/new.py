@@ -41,9 +41,13 @@ def run(args: argparse.Namespace) -> int:
     print(
         "\nNext:\n"
         f"  cd {_shown(target)}\n"
-        "  python -m pytest                                 # run its tests\n"
-        "  plugit serve service:service --port 5000         # serve it\n"
-        "  plugit proxy --service http://127.0.0.1:5000     # browse it (in another terminal)"
+        "  pip install -e '.[test]'                       # install it, with pytest\n"
+        "  python -m pytest                               # run its tests\n"
+        "  plugit serve service:service --port 5000       # serve it\n"
+        "\nTo browse it, install the proxy (pip install 'plugit3[proxy]'), then either\n"
+        "  plugit proxy --service http://127.0.0.1:5000   # in a second terminal, beside serve\n"
+        "or, instead of both serve and proxy:\n"
+        "  plugit dev                                     # both, reloading on every change"
     )
     return 0
 
