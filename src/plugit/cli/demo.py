@@ -152,7 +152,7 @@ def load_polls(directory: Path, database: Path) -> Service:
     try:
         module = importlib.import_module("polls.service")
     except ImportError as error:
-        hint = " (pip install 'plugit[examples]')" if error.name == "sqlalchemy" else ""
+        hint = " (pip install 'plugit3[examples]')" if error.name == "sqlalchemy" else ""
         raise ConfigurationError(
             f"cannot import the polls example from {directory}: {error}{hint}"
         ) from None
