@@ -11,11 +11,30 @@ __all__ = ["register"]
 
 def register(commands: Any) -> None:
     """Add the `serve` subcommand."""
-    parser = commands.add_parser("serve", help="serve a PlugIt service with uvicorn")
+    parser = commands.add_parser(
+        "serve",
+        help="serve a PlugIt service with uvicorn",
+        description="Serve a PlugIt service (a Service, or any ASGI app) with uvicorn, from "
+        "the current directory. Flags win over their PLUGIT_* variables.",
+    )
     parser.add_argument("target", help="the service as module:attribute, e.g. app:service")
-    parser.add_argument("--host", default=os.environ.get("PLUGIT_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PLUGIT_PORT", "5000")))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("PLUGIT_WORKERS", "1")))
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("PLUGIT_HOST", "127.0.0.1"),
+        help="address to listen on (PLUGIT_HOST)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PLUGIT_PORT", "5000")),
+        help="port to listen on (PLUGIT_PORT)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("PLUGIT_WORKERS", "1")),
+        help="worker processes (PLUGIT_WORKERS)",
+    )
     parser.set_defaults(handler=run)
 
 
