@@ -24,6 +24,9 @@ DEFAULT_HOST = "127.0.0.1"
 # Each flag and the variable it stands for.
 FLAG_VARIABLES = {
     "service": "PLUGIT_SERVICE_URL",
+    "versions": "PLUGIT_VERSIONS",
+    "routes": "PLUGIT_ROUTES",
+    "shadows": "PLUGIT_SHADOW",
     "host": "PLUGIT_HOST",
     "port": "PLUGIT_PORT",
     "orga_mode": "PLUGIT_ORGA_MODE",
@@ -58,7 +61,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the proxy's flags (each stands for its PLUGIT_* variable)."""
     parser.add_argument(
         "--service",
-        help="base URL of the service, e.g. http://127.0.0.1:5000 (PLUGIT_SERVICE_URL)",
+        action="append",
+        help="base URL of the service, e.g. http://127.0.0.1:5000; repeat it for several "
+        "instances of production (PLUGIT_SERVICE_URL, comma-separated)",
+    )
+    parser.add_argument(
+        "--version",
+        action="append",
+        dest="versions",
+        metavar="NAME=URL",
+        help="an instance of a named version, e.g. dev=http://127.0.0.1:5001; repeatable "
+        "(PLUGIT_VERSIONS, comma-separated); see docs/routing.md",
+    )
+    parser.add_argument(
+        "--route",
+        action="append",
+        dest="routes",
+        metavar="NAME=RULE",
+        help="who sees version NAME, first match wins; RULE: users:NAME,NAME, orgas:CODOPS,"
+        "CODOPS, admins, members, percent:N or opt-in; repeatable (PLUGIT_ROUTES, "
+        "';'-separated)",
+    )
+    parser.add_argument(
+        "--shadow",
+        action="append",
+        dest="shadows",
+        metavar="NAME",
+        help="a version that is never shown, only sent copies of requests; repeatable "
+        "(PLUGIT_SHADOW, comma-separated)",
     )
     parser.add_argument("--host", help=f"{DEFAULT_HOST} by default (PLUGIT_HOST)")
     parser.add_argument("--port", type=int, help=f"{DEFAULT_PORT} by default (PLUGIT_PORT)")
@@ -120,7 +150,10 @@ def _handle(args: argparse.Namespace) -> int:
 
 def run_proxy(
     *,
-    service: str | None,
+    service: str | Sequence[str] | None,
+    versions: Sequence[str] | None = None,
+    routes: Sequence[str] | None = None,
+    shadows: Sequence[str] | None = None,
     host: str | None = None,
     port: int | None = None,
     orga_mode: bool | None = None,
@@ -134,7 +167,10 @@ def run_proxy(
 ) -> int:
     """Serve the proxy with these settings (None: the environment's, else the default)."""
     flags = _flags(
-        service=service,
+        service=[service] if isinstance(service, str) else service,
+        versions=versions,
+        routes=routes,
+        shadows=shadows,
         host=host,
         port=port,
         orga_mode=orga_mode,

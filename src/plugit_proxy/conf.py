@@ -28,7 +28,15 @@ from typing import Any
 from plugit.exceptions import ConfigurationError
 from plugit.protocol import DEFAULT_USER_FIELDS
 
-from .config import DEFAULT_MENU_ACTION, LAYOUT_MODERN, LAYOUTS, UpstreamConfig
+from .config import (
+    DEFAULT_MENU_ACTION,
+    LAYOUT_MODERN,
+    LAYOUTS,
+    RouteRule,
+    ServiceVersion,
+    UpstreamConfig,
+    check_routing,
+)
 from .envvalues import (
     Environment,
     parse_bool,
@@ -39,6 +47,7 @@ from .envvalues import (
     parse_seconds,
     parse_url,
 )
+from .versionrouting import parse_route, parse_version_url, versions_from_pairs
 
 __all__ = [
     "FLAGS_VARIABLE",

@@ -30,6 +30,7 @@ from .proxymode import serve_proxied
 from .state import Page, PageError, Runtime
 from .switchers import SWITCHERS
 from .urls import checked_route
+from .version import route_version
 
 __all__ = ["PageHandler"]
 
@@ -95,13 +96,14 @@ class PageHandler:
         if page.project.requires_https and scheme_of(page.request, self.tls_proxy) != "https":
             return RedirectResponse(str(page.request.url.replace(scheme="https")), 301)
         _check_visibility(page)
+        await route_version(page)
+        if page.method not in SAFE_METHODS:  # before the switchers: one of them takes POSTs
+            await self._check_csrf(page)
         switcher = SWITCHERS.get(page.route)
         if switcher is not None:
             return await switcher(page)
         if page.route.startswith(MEDIA_PREFIX):
             return await serve_media(page)
-        if page.method not in SAFE_METHODS:
-            await self._check_csrf(page)
         if page.project.proxy_mode:
             return await serve_proxied(page)
         return await serve_page(page)

@@ -9,12 +9,14 @@ from typing import Any
 from django.template.base import Template
 from django.utils.safestring import mark_safe
 
-from ..config import LAYOUT_MODERN
+from ..config import LAYOUT_MODERN, PRODUCTION, Project
 from ..identity import Identity, UserSimulation, user_context
 from ..rendering import Rendered, apply_slots
 from ..tagcontext import SLOT_MARKER
+from ..versionrouting import VersionChoice
 from .includes import include_fetcher, user_fetcher
 from .state import Page, Runtime
+from .switchers import VERSION_SWITCH
 
 __all__ = ["csrf_marker", "finish_html", "page_context", "render_action"]
 
@@ -81,11 +83,12 @@ def header_html(runtime: Runtime, page: Page | None, layout: str = LAYOUT_MODERN
     """Render the layout's header: platform, user, and (standalone) the switchers."""
     identity = page.identity if page else Identity()
     project = page.project if page else None
+    routing = page.routing if page else None
     # Everything the header shows is in the key: a cached header is never another's.
-    key = (layout, project, page.here if page else "/", identity)
+    key = (layout, project, page.here if page else "/", identity, routing)
     cached = runtime.headers.get(key)
     if cached is not None:
-        return cached
+        return _with_token(cached, page)
     simulation = runtime.identities
     modes = simulation.user_modes if isinstance(simulation, UserSimulation) else {}
     context = {
@@ -100,10 +103,36 @@ def header_html(runtime: Runtime, page: Page | None, layout: str = LAYOUT_MODERN
         "user_mode_label": modes.get(identity.user_mode or "", ""),
         "user_modes": list(modes.items()),
         "user": identity.user,
+        **_version_context(project, identity, routing),
     }
     html = runtime.renderer.render_own("plugIt/header.html", context, layout)
     runtime.headers.put(key, html)
-    return html
+    return _with_token(html, page)
+
+
+# Where the header's opt-in form carries its CSRF token: filled per request, after the cache.
+HEADER_TOKEN = "plugit-header-csrf-token"  # noqa: S105 - a placeholder, not a secret
+
+
+def _version_context(
+    project: Project | None, identity: Identity, routing: VersionChoice | None
+) -> dict[str, Any]:
+    """The version badge (administrators only) and the opt-in switches of the header."""
+    user = identity.user
+    is_admin = user.ebuio_admin or identity.operator
+    shown = project is not None and project.version != PRODUCTION and is_admin
+    return {
+        "version_badge": project.version if shown and project is not None else "",
+        "opt_in": [(name, routing.opted == name) for name in routing.offered] if routing else [],
+        "version_switch": VERSION_SWITCH.lstrip("/"),
+        "header_token": HEADER_TOKEN,
+    }
+
+
+def _with_token(html: str, page: Page | None) -> str:
+    if page is None or HEADER_TOKEN not in html:
+        return html
+    return html.replace(HEADER_TOKEN, page.csrf.token)
 
 
 def menu_html(runtime: Runtime, menu: str, layout: str = LAYOUT_MODERN) -> str:

@@ -19,6 +19,7 @@ from ..identity import Identity, IdentityProvider
 from ..rendering import Renderer
 from ..sessions import Session, SessionManager
 from ..upstream import SingleFlight, Upstream
+from ..versionrouting import VersionChoice
 
 __all__ = ["LRU", "Page", "PageError", "Runtime"]
 
@@ -75,6 +76,9 @@ class Page:
     identity: Identity
     csrf: CsrfState
     remote_addr: str
+    # The version this request is served from (pipeline/version.py); None: the project
+    # has no rules, production for everyone.
+    routing: VersionChoice | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

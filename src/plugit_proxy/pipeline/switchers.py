@@ -7,9 +7,13 @@ from urllib.parse import urlsplit
 from starlette.responses import RedirectResponse, Response
 
 from ..identity import OrganisationSwitching, UserSimulation
+from .action import read_form
 from .state import Page, PageError, not_found
+from .version import set_opted_version
 
-__all__ = ["SWITCHERS", "set_orga", "set_user"]
+__all__ = ["SWITCHERS", "VERSION_SWITCH", "set_orga", "set_user", "set_version"]
+
+VERSION_SWITCH = "/ebuio_setVersion"
 
 
 def _provider(page: Page) -> UserSimulation:
@@ -45,12 +49,13 @@ def _cross_site() -> PageError:
     return PageError(403, "Forbidden", "This switch may only be used from this site's own pages.")
 
 
-def _back(page: Page) -> Response:
-    target = page.request.query_params.get("next", "")
+def _back(page: Page, target: str | None = None, *, status: int = 302) -> Response:
+    if target is None:
+        target = page.request.query_params.get("next", "")
     # Only a path on this site: never an open redirect.
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = page.project.mount
-    return RedirectResponse(target, status_code=302)
+    return RedirectResponse(target, status_code=status)
 
 
 async def set_user(page: Page) -> Response:
@@ -92,4 +97,26 @@ async def _switch_own_orga(page: Page, provider: OrganisationSwitching) -> Respo
     return _back(page)
 
 
-SWITCHERS = {"/ebuio_setUser": set_user, "/ebuio_setOrga": set_orga}
+async def set_version(page: Page) -> Response:
+    """Opt in to a version of the project, or back out (`version` empty): a form's POST.
+
+    The handler checked the form's CSRF token before calling this; only a version this user
+    is offered (an `opt-in` rule, and they may opt in: versionrouting.may_opt_in) is taken.
+    """
+    if page.method != "POST":
+        raise PageError(405, "Method not allowed", "Switch versions with the header's form.")
+    form = await read_form(page)
+    wanted = form.get("version", "")
+    offered = page.routing.offered if page.routing is not None else ()
+    if not isinstance(wanted, str) or (wanted and wanted not in offered):
+        raise PageError(403, "Access denied", "You may not opt in to this version.")
+    await set_opted_version(page, wanted or None)
+    target = form.get("next", "")
+    return _back(page, target if isinstance(target, str) else "", status=303)
+
+
+SWITCHERS = {
+    "/ebuio_setUser": set_user,
+    "/ebuio_setOrga": set_orga,
+    VERSION_SWITCH: set_version,
+}

@@ -25,6 +25,7 @@ from .models import (
     OrganisationMembership,
     Project,
     ProjectMembership,
+    ProjectRoute,
     ProjectService,
     Subscription,
     User,
@@ -77,10 +78,17 @@ class MembersOfOrganisationInline(admin.TabularInline):  # type: ignore[type-arg
 
 class ServiceInline(admin.TabularInline):  # type: ignore[type-arg]
     model = ProjectService
-    fields = ("url", "position")
+    fields = ("url", "version", "position")
     extra = 0
     min_num = 1
     verbose_name = "service instance"
+
+
+class RoutesOfProjectInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ProjectRoute
+    fields = ("version", "rule", "position")
+    extra = 0
+    verbose_name = "route (who sees which version, first match wins)"
 
 
 class MembersOfProjectInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -166,11 +174,17 @@ class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("allowed_organisations",)
     readonly_fields = ("api_key", "updated")
-    inlines = (ServiceInline, MembersOfProjectInline, SubscriptionsOfProjectInline)
+    inlines = (
+        ServiceInline,
+        RoutesOfProjectInline,
+        MembersOfProjectInline,
+        SubscriptionsOfProjectInline,
+    )
     actions = ("rotate_api_key",)
     fieldsets = (
         (None, {"fields": ("name", "slug", "visibility", "allowed_organisations")}),
         ("Pages", {"fields": ("layout", "menu_action", "orga_mode", "proxy_mode")}),
+        ("Versions", {"fields": ("shadow_versions",)}),
         ("Security", {"fields": ("requires_https", "user_fields", "api_key", "updated")}),
     )
 

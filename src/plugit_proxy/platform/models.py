@@ -12,8 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from plugit.exceptions import ConfigurationError
 from plugit.protocol import DEFAULT_USER_FIELDS
 
+from ..config import PRODUCTION
+from ..versionrouting import check_version_name, parse_rule
 from .keys import hash_api_key, new_api_key
 
 # The user fields a project may be granted: the protocol's allow-list, the labels of the
@@ -176,6 +179,12 @@ class Project(models.Model):
         db_index=True,
         help_text="The keyed hash of the API key; the key itself is never stored.",
     )
+    shadow_versions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Versions never shown to anyone, only sent copies of requests (a list of "
+        'names, e.g. ["next"]).',
+    )
     members: models.ManyToManyField[User, ProjectMembership] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="ProjectMembership", related_name="projects"
     )
@@ -199,6 +208,11 @@ class Project(models.Model):
                     f"allowed: {', '.join(GRANTABLE_USER_FIELDS)}."
                 }
             )
+        shadows = self.shadow_versions
+        if not isinstance(shadows, list) or not all(isinstance(name, str) for name in shadows):
+            raise ValidationError({"shadow_versions": 'Give a list of version names: ["next"].'})
+        for name in shadows:
+            validate_version_name(name)
 
     def set_api_key(self, key: str) -> None:
         """Keep only the key's keyed hash; the key itself is shown once and never stored."""
@@ -221,8 +235,25 @@ class Project(models.Model):
         return [service.url for service in self.services.all()]
 
 
+def validate_version_name(name: str) -> None:
+    """Refuse a version name the routing rules could not name."""
+    if name != PRODUCTION:
+        try:
+            check_version_name(name, "version")
+        except ConfigurationError as error:
+            raise ValidationError(str(error), code="invalid") from None
+
+
+def validate_route_rule(rule: str) -> None:
+    """Refuse a rule that is not one of the accepted forms."""
+    try:
+        parse_rule("version", rule, where="rule")
+    except ConfigurationError as error:
+        raise ValidationError(str(error), code="invalid") from None
+
+
 class ProjectService(models.Model):
-    """One instance of a project's service; calls are spread over the project's instances."""
+    """One instance of a project's service; calls are spread over the version's instances."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="services")
     url = models.CharField(
@@ -230,6 +261,13 @@ class ProjectService(models.Model):
         max_length=500,
         validators=[validate_service_url],
         help_text="e.g. http://polls:8000/ (a trailing slash is added when missing).",
+    )
+    version = models.CharField(
+        max_length=64,
+        default=PRODUCTION,
+        validators=[validate_version_name],
+        help_text="production, or the name of another version of the service (dev, canary...) "
+        "that the project's routes send some users to.",
     )
     position = models.PositiveIntegerField(default=0)
 
@@ -245,6 +283,30 @@ class ProjectService(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.url = with_trailing_slash(self.url)
         super().save(*args, **kwargs)
+
+
+class ProjectRoute(models.Model):
+    """Who sees a version of the project: the rules are tried in order, first match wins."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="routes")
+    version = models.CharField(
+        max_length=64,
+        validators=[validate_version_name],
+        help_text="The version these users see: production, or one named by an instance.",
+    )
+    rule = models.CharField(
+        max_length=1000,
+        validators=[validate_route_rule],
+        help_text="users:NAME,NAME | orgas:CODOPS,CODOPS | admins | members | percent:N | "
+        "opt-in (docs/routing.md).",
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering: ClassVar = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.version}={self.rule}"
 
 
 class ProjectMembership(Membership):

@@ -20,7 +20,16 @@ from django.db.models import Count, Max, Q
 
 from plugit.exceptions import ConfigurationError
 
-from ..config import LAYOUT_LEGACY, LAYOUT_MODERN, Project
+from ..config import (
+    LAYOUT_LEGACY,
+    LAYOUT_MODERN,
+    PRODUCTION,
+    Project,
+    RouteRule,
+    ServiceVersion,
+    check_routing,
+)
+from ..versionrouting import parse_rule, versions_from_pairs
 from . import models
 from .origins import is_label
 
@@ -49,9 +58,10 @@ def project_config(row: models.Project, *, own_origin: bool = False) -> HostedPr
     if own_origin and not is_label(row.slug):
         logger.warning("project %s is not served: its slug is no DNS label", row.slug)
         return None
-    urls = tuple(service.url for service in row.services.all())
+    urls = tuple(service.url for service in row.services.all() if service.version == PRODUCTION)
     allowed = frozenset(orga.pk for orga in row.allowed_organisations.all())
     menu = (row.menu_action or "").strip() or None
+    versions, rules = _routing(row)
     try:
         return HostedProject(
             key=row.slug,
@@ -69,15 +79,42 @@ def project_config(row: models.Project, *, own_origin: bool = False) -> HostedPr
             requires_https=row.requires_https,
             allowed_orgas=allowed or None,
             api_key_hash=row.api_key_hash,
+            versions=versions,
+            rules=rules,
         )
     except ConfigurationError as error:
         logger.warning("project %s is not served: %s", row.slug, error)
         return None
 
 
+def _routing(row: models.Project) -> tuple[tuple[ServiceVersion, ...], tuple[RouteRule, ...]]:
+    """Read a project's other versions and its routes; bad routes are logged and dropped."""
+    pairs = tuple(
+        (service.version, service.url)
+        for service in row.services.all()
+        if service.version != PRODUCTION
+    )
+    shadows = row.shadow_versions if isinstance(row.shadow_versions, list) else []
+    try:
+        versions = versions_from_pairs(pairs, tuple(map(str, shadows)), where="shadow_versions")
+    except ConfigurationError as error:
+        logger.warning("project %s: its shadow versions are ignored: %s", row.slug, error)
+        versions = versions_from_pairs(pairs)
+    try:
+        rules = tuple(
+            parse_rule(route.version, route.rule, where=f"route {route.version}={route.rule}")
+            for route in row.routes.all()
+        )
+        check_routing(versions, rules)
+    except ConfigurationError as error:  # everyone sees production rather than no page
+        logger.warning("project %s: its routes are ignored: %s", row.slug, error)
+        rules = ()
+    return versions, rules
+
+
 def load_projects(*, own_origins: bool = False) -> dict[str, HostedProject]:
     """Read every servable project from the database (sync: call it off the event loop)."""
-    rows = models.Project.objects.prefetch_related("services", "allowed_organisations")
+    rows = models.Project.objects.prefetch_related("services", "routes", "allowed_organisations")
     found = (project_config(row, own_origin=own_origins) for row in rows)
     return {project.key: project for project in found if project is not None}
 
@@ -99,10 +136,11 @@ def signature() -> tuple[Any, ...]:
     """Summarise the project tables in one cheap query each; any edit changes it."""
     projects = models.Project.objects.aggregate(n=Count("pk"), last=Max("updated"))
     services = models.ProjectService.objects.aggregate(n=Count("pk"), last=Max("pk"))
+    routes = models.ProjectRoute.objects.aggregate(n=Count("pk"), last=Max("pk"))
     allowed = models.Project.allowed_organisations.through.objects.aggregate(
         n=Count("pk"), last=Max("pk")
     )
-    return (*projects.values(), *services.values(), *allowed.values())
+    return (*projects.values(), *services.values(), *routes.values(), *allowed.values())
 
 
 class PlatformProjects:

@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from plugit.exceptions import ConfigurationError
 
-from ..config import normalise_service_url
+from ..config import PRODUCTION, normalise_service_url
+from ..versionrouting import check_version_name, parse_route
 from .models import GRANTABLE_USER_FIELDS, Layout, Role, Visibility, is_service_url
 
 __all__ = [
@@ -107,6 +108,9 @@ class ProjectEntry:
     api_key: str | None = field(default=None, repr=False)
     members: Mapping[str, str] | None = None  # username -> role
     subscriptions: Mapping[str, tuple[SubscriptionEntry, ...]] | None = None
+    versions: Mapping[str, tuple[str, ...]] | None = None  # name -> instances
+    routes: tuple[tuple[str, str], ...] | None = None  # (version, rule), first match wins
+    shadow: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -271,6 +275,7 @@ class _Checker:
             api_key=api_key,
             members=self.roles(where, table, "members", usernames, "user"),
             subscriptions=self.subscriptions(where, table, usernames),
+            **self.routing(where, table, services),
         )
         return entry if slug and name and services else None
 
@@ -361,17 +366,17 @@ class _Checker:
             return variable, None
         return variable, value
 
-    def services(self, where: str, table: dict[str, Any]) -> tuple[str, ...]:
-        urls = table.get("services")
+    def services(self, where: str, table: dict[str, Any], key: str = "services") -> tuple[str, ...]:
+        urls = table.get(key)
         if urls is None:
-            self.problem(where, "services is missing (the base URLs of the service)")
+            self.problem(where, f"{key} is missing (the base URLs of the service)")
             return ()
         if not isinstance(urls, list) or not urls:
-            self.problem(f"{where}.services", "must be a non-empty array of URLs")
+            self.problem(f"{where}.{key}", "must be a non-empty array of URLs")
             return ()
         checked: list[str] = []
         for index, url in enumerate(urls):
-            spot = f"{where}.services[{index}]"
+            spot = f"{where}.{key}[{index}]"
             if not isinstance(url, str) or not is_service_url(url):
                 self.problem(spot, f"{url!r} is not an http(s) URL")
             elif len(url) > 500:
@@ -381,6 +386,78 @@ class _Checker:
             else:
                 checked.append(normalise_service_url(url))
         return tuple(checked) if len(checked) == len(urls) else ()
+
+    def routing(
+        self, where: str, table: dict[str, Any], services: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """A project's `versions`, `routes` and `shadow` (docs/routing.md)."""
+        versions = self.versions(where, table, services)
+        shadow = self.names(where, table, "shadow")
+        known = set(versions or ())
+        for name in shadow or ():
+            if name not in known:
+                self.problem(f"{where}.shadow", f"no version {name!r} in this project's versions")
+        shown = {PRODUCTION} | (known - set(shadow or ()))
+        routes = self.routes(where, table)
+        for index, (version, _) in enumerate(routes or ()):
+            if version not in shown:
+                why = "is a shadow version" if version in known else "has no instances here"
+                self.problem(f"{where}.routes[{index}]", f"the version {version!r} {why}")
+        return {"versions": versions, "routes": routes, "shadow": shadow}
+
+    def versions(
+        self, where: str, table: dict[str, Any], services: tuple[str, ...]
+    ) -> dict[str, tuple[str, ...]] | None:
+        values = table.get("versions")
+        if values is None:
+            return None
+        if not isinstance(values, dict):
+            self.problem(f"{where}.versions", 'must be a table like { dev = ["http://..."] }')
+            return None
+        found: dict[str, tuple[str, ...]] = {}
+        seen = set(services)
+        for name in values:
+            spot = f"{where}.versions.{_key(name)}"
+            try:
+                check_version_name(name, spot)
+            except ConfigurationError as error:
+                self.problems.append(f"{self.path}: {error}")
+                continue
+            checked = self.services(f"{where}.versions", values, name)
+            if not checked:
+                continue
+            for url in set(checked) & seen:
+                self.problem(spot, f"{url!r} is already an instance of another version")
+            seen |= set(checked)
+            found[name] = checked
+        return found
+
+    def routes(self, where: str, table: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
+        values = table.get("routes")
+        if values is None:
+            return None
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            self.problem(f"{where}.routes", 'must be an array like ["dev=users:alice"]')
+            return None
+        found = []
+        for index, text in enumerate(values):
+            spot = f"{where}.routes[{index}]"
+            try:
+                rule = parse_route(text, where=spot)
+            except ConfigurationError as error:
+                self.problems.append(f"{self.path}: {error}")
+                continue
+            found.append((rule.version, text.partition("=")[2].strip()))
+        return tuple(found)
+
+    def names(self, where: str, table: dict[str, Any], name: str) -> tuple[str, ...] | None:
+        values = table.get(name)
+        if values is None:
+            return None
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            self.problem(f"{where}.{name}", "must be an array of version names")
+            return None
+        return tuple(dict.fromkeys(values))
 
     def user_fields(self, where: str, table: dict[str, Any]) -> tuple[str, ...] | None:
         names = table.get("user_fields")
@@ -510,6 +587,9 @@ _PROJECT_KEYS = (
     "api_key_env",
     "members",
     "subscriptions",
+    "versions",
+    "routes",
+    "shadow",
 )
 
 

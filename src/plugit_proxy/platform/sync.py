@@ -19,13 +19,14 @@ from django.apps import apps
 from django.contrib.auth.hashers import check_password
 from django.db import models, transaction
 
-from ..config import normalise_service_url
+from ..config import PRODUCTION, normalise_service_url
 from .keys import key_matches, new_api_key
 from .models import (
     Organisation,
     OrganisationMembership,
     Project,
     ProjectMembership,
+    ProjectRoute,
     ProjectService,
     Subscription,
     User,
@@ -253,7 +254,16 @@ def sync_project(
         changed = True
     if created or changed:
         project.save()
-    changed |= sync_services(project, entry.services)
+    routing = sync_services(project, entry.services)
+    if entry.versions is not None:
+        for name, urls in entry.versions.items():
+            routing |= sync_services(project, urls, version=name)
+        routing |= drop_versions(project, keep=set(entry.versions))
+    if entry.routes is not None:
+        routing |= sync_routes(project, entry.routes)
+    if routing and not (created or changed):
+        project.save(update_fields=["updated"])  # the serving processes watch `updated`
+    changed |= routing
     changed |= sync_related(project, entry, organisations, users)
     return outcome_of(created, changed), key
 
@@ -268,15 +278,22 @@ def project_values(entry: ProjectEntry) -> dict[str, Any]:
         visibility=entry.visibility,
         requires_https=entry.requires_https,
         user_fields=None if entry.user_fields is None else list(entry.user_fields),
+        shadow_versions=None if entry.shadow is None else list(entry.shadow),
     )
 
 
-def sync_services(project: Project, urls: tuple[str, ...]) -> bool:
-    """Make the project's service instances exactly `urls`, in that order."""
+def sync_services(project: Project, urls: tuple[str, ...], version: str = PRODUCTION) -> bool:
+    """Make the instances of the project's `version` exactly `urls`, in that order."""
     changed = False
     kept: set[str] = set()
     for service in list(project.services.all()):
         url = normalise_service_url(service.url)
+        if url in urls and service.version != version:  # moved from another version
+            service.delete()
+            changed = True
+            continue
+        if service.version != version:
+            continue
         if url not in urls or url in kept:
             service.delete()
             changed = True
@@ -287,9 +304,31 @@ def sync_services(project: Project, urls: tuple[str, ...]) -> bool:
             changed = True
     for position, url in enumerate(urls):
         if url not in kept:
-            ProjectService.objects.create(project=project, url=url, position=position)
+            ProjectService.objects.create(
+                project=project, url=url, position=position, version=version
+            )
             changed = True
     return changed
+
+
+def drop_versions(project: Project, keep: set[str]) -> bool:
+    """Remove the instances of versions (production aside) that the file no longer names."""
+    gone = project.services.exclude(version=PRODUCTION).exclude(version__in=keep)
+    deleted, _ = gone.delete()
+    return bool(deleted)
+
+
+def sync_routes(project: Project, routes: tuple[tuple[str, str], ...]) -> bool:
+    """Make the project's routes exactly `routes`, in that order."""
+    current = [(route.version, route.rule) for route in project.routes.order_by("position", "pk")]
+    if current == list(routes):
+        return False
+    project.routes.all().delete()
+    ProjectRoute.objects.bulk_create(
+        ProjectRoute(project=project, version=version, rule=rule, position=position)
+        for position, (version, rule) in enumerate(routes)
+    )
+    return True
 
 
 def sync_related(
