@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from plugit.cli import check, demo, new, serve
+from plugit.cli import check, demo, dev, new, serve
 from plugit.cli.extras import add_missing_commands, proxy_installed
 from plugit.cli.parser import CommandParser, version_line
 from plugit.exceptions import PlugItError
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
         register_proxy(commands)
         demo.register(commands)  # it runs the proxy
+        dev.register(commands)  # it runs the proxy too
     add_missing_commands(commands)  # last: the commands above that are not installed
     return parser
 

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from typing import Any
 
+from plugit.exceptions import ConfigurationError
+
 __all__ = ["register"]
+
+# The files whose change restarts a server run with --reload: the code, and the templates
+# (a service reads each template once, unless it runs with DEBUG).
+RELOAD_PATTERNS = ["*.py", "*.html"]
 
 
 def register(commands: Any) -> None:
@@ -35,22 +42,43 @@ def register(commands: Any) -> None:
         default=int(os.environ.get("PLUGIT_WORKERS", "1")),
         help="worker processes (PLUGIT_WORKERS)",
     )
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="development: restart when a .py or .html file below the current directory "
+        "changes (pair it with `plugit proxy --dev`)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Import the target and serve it until interrupted."""
-    serve(args.target, host=args.host, port=args.port, workers=args.workers)
+    serve(args.target, host=args.host, port=args.port, workers=args.workers, reload=args.reload)
     return 0
 
 
-def serve(target: str, *, host: str = "127.0.0.1", port: int = 5000, workers: int = 1) -> None:
-    """Serve `module:attr` on host:port (checking the import first for a clear error)."""
+def serve(
+    target: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    workers: int = 1,
+    reload: bool = False,
+) -> None:
+    """Serve `module:attr` on host:port (checking the import first for a clear error).
+
+    With `reload`, a watcher process restarts the server whenever a `.py` or `.html` file
+    below the working directory changes: the code, and the templates the service reads once.
+    """
     import uvicorn
 
     from plugit.importer import import_from_string
     from plugit.service import WIRE_CASE_HTTP
 
+    if reload and workers > 1:
+        raise ConfigurationError(
+            f"--reload runs one process, not {workers} workers (--workers, PLUGIT_WORKERS)"
+        )
     import_from_string(target)
     uvicorn.run(
         target,
@@ -58,8 +86,16 @@ def serve(target: str, *, host: str = "127.0.0.1", port: int = 5000, workers: in
         port=port,
         workers=workers if workers > 1 else None,
         app_dir=os.getcwd(),
+        **(reload_options(os.getcwd()) if reload else {}),
         # uvicorn would otherwise replace the socket peer by X-Forwarded-For from 127.0.0.1,
         # behind the network guard's back: PI_USE_PROXY_IP is the one switch for that.
         proxy_headers=False,
         http=WIRE_CASE_HTTP,  # keeps the case of SetSession keys on the wire
     )
+
+
+def reload_options(directory: str) -> dict[str, Any]:
+    """uvicorn's options to restart on a change of code or templates below `directory`."""
+    # The watcher logs every file event at INFO, those it then ignores too (a database file).
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
+    return {"reload": True, "reload_dirs": [directory], "reload_includes": RELOAD_PATTERNS}
