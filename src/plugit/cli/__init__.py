@@ -12,7 +12,7 @@ from plugit.cli.extras import add_missing_commands, proxy_installed
 from plugit.cli.parser import CommandParser, version_line
 from plugit.exceptions import PlugItError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
