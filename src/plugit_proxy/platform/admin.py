@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, QuerySet
@@ -259,3 +260,13 @@ class SubscriptionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         now = timezone.now()
         started = subscription.valid_from is None or subscription.valid_from <= now
         return started and (subscription.valid_until is None or subscription.valid_until > now)
+
+
+def brand(site: admin.AdminSite, platform_name: str) -> None:
+    """Name the admin after the platform: its header, its pages' titles, its index."""
+    site.site_header = f"{platform_name} administration"
+    site.site_title = f"{platform_name} admin"
+    site.index_title = f"{platform_name}: projects, organisations and people"
+
+
+brand(admin.site, settings.PLUGIT_PLATFORM_NAME)
