@@ -187,14 +187,18 @@ def run_proxy(
 
 def serve_proxy(config: Configuration) -> int:
     """Prepare the data directory and database, then serve the proxy with uvicorn."""
+    from plugit.cli.ports import ensure_port_free
+
     from .firststart import prepare
     from .serving import serve_application
+    from .startinfo import announce
 
+    server = config.server
+    ensure_port_free(server.host, server.port)  # before anything is printed or migrated
     if not prepare(config):
         return 2
-    server = config.server
     target = config.standalone.service_url
-    print(f"PlugIt proxy: http://{server.host}:{server.port}/plugIt/ -> {target}")
+    announce(f"PlugIt proxy: http://{server.host}:{server.port}/plugIt/ -> {target}", config)
     serve_application(config)
     return 0
 

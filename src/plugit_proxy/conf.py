@@ -42,8 +42,10 @@ from .envvalues import (
     parse_bool,
     parse_bytes,
     parse_choice,
+    parse_database_url,
     parse_int,
     parse_list,
+    parse_port,
     parse_seconds,
     parse_url,
 )
@@ -226,7 +228,7 @@ def load_configuration(
     return Configuration(
         platform_name=env.text("PLUGIT_PLATFORM_NAME", "PlugIt"),
         server=server,
-        database=DatabaseConfig(url=env.text("PLUGIT_DATABASE_URL").strip()),
+        database=DatabaseConfig(url=env.get("PLUGIT_DATABASE_URL", parse_database_url, "")),
         cache=_cache(env),
         security=_security(env, server),
         standalone=_standalone(env),
@@ -265,7 +267,7 @@ def _server(env: Environment) -> ServerConfig:
     return ServerConfig(
         mode=env.get("PLUGIT_MODE", partial(parse_choice, choices=MODES), STANDALONE),
         host=env.text("PLUGIT_HOST", "127.0.0.1").strip() or "127.0.0.1",
-        port=env.get("PLUGIT_PORT", partial(parse_int, minimum=0), 8000),
+        port=env.get("PLUGIT_PORT", parse_port, 8000),
         workers=workers or None,
         access_log=env.get("PLUGIT_ACCESS_LOG", parse_bool, False),
         log_level=env.get("PLUGIT_LOG_LEVEL", partial(parse_choice, choices=LOG_LEVELS), "info"),

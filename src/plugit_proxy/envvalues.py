@@ -14,17 +14,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from plugit.exceptions import ConfigurationError
 
 __all__ = [
     "Environment",
+    "hide_password",
     "parse_bool",
     "parse_bytes",
     "parse_choice",
+    "parse_database_url",
     "parse_int",
     "parse_list",
+    "parse_port",
     "parse_seconds",
     "parse_url",
 ]
@@ -48,6 +51,10 @@ BYTE_UNITS = {
     "gib": 1024**3,
 }
 BYTES_FORM = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
+HIGHEST_PORT = 65535
+# The databases the proxy ships a driver for (dj-database-url's names for them).
+POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
+SQLITE_SCHEMES = ("sqlite",)
 
 
 def _refuse(name: str, value: str, what: str, forms: str) -> ConfigurationError:
@@ -72,6 +79,17 @@ def parse_int(name: str, value: str, *, minimum: int | None = 0) -> int:
         raise _refuse(name, value, "a whole number", "digits, e.g. 20") from None
     if minimum is not None and number < minimum:
         raise _refuse(name, value, f"{minimum} or more", f"a whole number from {minimum}")
+    return number
+
+
+def parse_port(name: str, value: str) -> int:
+    """Read a TCP port, 0 to 65535 (0: any free port)."""
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise _refuse(name, value, "a port number", "digits, e.g. 8000") from None
+    if not 0 <= number <= HIGHEST_PORT:
+        raise _refuse(name, value, "a port number", f"a number from 1 to {HIGHEST_PORT}")
     return number
 
 
@@ -114,6 +132,29 @@ def parse_url(name: str, value: str, *, schemes: Iterable[str] = ("http", "https
         forms = " or ".join(f"{scheme}://host..." for scheme in allowed)
         raise _refuse(name, value, "a URL", forms)
     return value.strip()
+
+
+def parse_database_url(name: str, value: str) -> str:
+    """Read a database URL: PostgreSQL (a host or a database name) or SQLite (a file)."""
+    text = value.strip()
+    parts = urlsplit(text)
+    forms = "postgresql://user@host:5432/name or sqlite:////absolute/path.sqlite3"
+    shown = hide_password(value)
+    if parts.scheme in SQLITE_SCHEMES:
+        if not parts.path.strip("/"):
+            raise _refuse(name, shown, "a database URL (no file)", forms)
+    elif parts.scheme not in POSTGRES_SCHEMES or not (parts.netloc or parts.path.strip("/")):
+        raise _refuse(name, shown, "a database URL", forms)
+    return text
+
+
+def hide_password(url: str) -> str:
+    """`url` with the password of its user part, if any, shown as `***` (for messages)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def parse_choice(name: str, value: str, choices: Iterable[str]) -> str:

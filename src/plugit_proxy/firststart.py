@@ -7,22 +7,35 @@ an exclusive `flock` on a file of the data folder: the second process waits, the
 schema up to date and has nothing left to do.
 
 `prepare` is the start-up of `plugit proxy` and `plugit platform serve`: Django set up, the
-system checks passed, then the database migrated under that lock.
+database reached, the system checks passed, then the database migrated under that lock. A
+database that cannot be reached is one line naming `PLUGIT_DATABASE_URL`, never a traceback;
+the checks say nothing when they find nothing (their warnings and errors are shown), unless
+`PLUGIT_LOG_LEVEL=debug`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from .conf import Configuration
+from plugit.exceptions import ConfigurationError
+
+from .conf import Configuration, current_configuration
+from .envvalues import hide_password
 from .setup import configure
 
-__all__ = ["LOCK_NAME", "first_start_lock", "migrate_database", "prepare"]
+__all__ = [
+    "LOCK_NAME",
+    "ensure_database_reachable",
+    "first_start_lock",
+    "migrate_database",
+    "prepare",
+]
 
 LOCK_NAME = "first-start.lock"
 
@@ -43,8 +56,22 @@ def migrate_database() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
+    ensure_database_reachable()
     with first_start_lock(Path(settings.DATA_DIR)):
         call_command("migrate", interactive=False, verbosity=0)
+
+
+def ensure_database_reachable() -> None:
+    """Connect to the database once; one line naming PLUGIT_DATABASE_URL if that fails."""
+    from django.db import DatabaseError, connection
+
+    try:
+        connection.ensure_connection()
+    except DatabaseError as error:
+        url = current_configuration().database.url
+        where = f"PLUGIT_DATABASE_URL={hide_password(url)}" if url else "the SQLite database"
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigurationError(f"cannot connect to {where}: {reason}") from None
 
 
 def prepare(config: Configuration | None = None) -> bool:
@@ -53,8 +80,10 @@ def prepare(config: Configuration | None = None) -> bool:
     from django.core.management.base import SystemCheckError
 
     configure(config)
-    try:
-        call_command("check", fail_level="ERROR")
+    ensure_database_reachable()
+    quiet = current_configuration().server.log_level != "debug"
+    try:  # "System check identified no issues" goes to stdout; warnings to stderr, kept
+        call_command("check", fail_level="ERROR", stdout=io.StringIO() if quiet else None)
     except SystemCheckError as error:
         print(error, file=sys.stderr)
         return False

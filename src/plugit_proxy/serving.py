@@ -13,16 +13,22 @@ Bodies are limited by the application itself (`bodylimit.py`); idle keep-alive c
 by uvicorn (`timeout_keep_alive`). Should h11 be chosen instead, h11's own cap applies.
 
 `serve_application` runs the proxy's ASGI application with these settings: what `plugit proxy`
-and `plugit platform serve` do once `firststart.prepare` has passed.
+and `plugit platform serve` do once `firststart.prepare` has passed. uvicorn's own start and
+stop lines ("Started server process", "Waiting for application startup", ...) are left out
+below `PLUGIT_LOG_LEVEL=debug`: the command has said where it listens; warnings, errors and
+the access log (when on) still show.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import logging
 import os
 from typing import Any
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # uvicorn[standard]
 
 from .conf import Configuration, export_flags
@@ -32,6 +38,7 @@ __all__ = [
     "KEEP_ALIVE",
     "MAX_HEAD",
     "HeadLimits",
+    "log_config",
     "serve_application",
     "server_options",
 ]
@@ -64,6 +71,9 @@ def serve_application(config: Configuration) -> None:
     count = server.workers or os.cpu_count() or 1
     if count > 1:
         export_flags(config)
+    # Django's LOGGING prints the proxy's lines; the root logger `plugit`'s command line set up
+    # would print each a second time in this process (uvicorn's workers start without one).
+    logging.getLogger("plugit_proxy").propagate = False
     uvicorn.run(
         "plugit_proxy.asgi:application",
         host=server.host,
@@ -72,8 +82,27 @@ def serve_application(config: Configuration) -> None:
         **server_options(),  # header size and arrival deadline, keep-alive, no proxy headers
         # One log line per request costs a worker several percent of its time: opt-in.
         access_log=server.access_log,
-        log_level=server.log_level,
+        log_config=log_config(server.log_level),
+        log_level=None,  # the levels are log_config's
     )
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging set-up with its life-cycle lines kept for `debug`, access lines at `level`.
+
+    A dictionary, not a logger tweak: uvicorn applies it in each worker process it spawns.
+    """
+    config = copy.deepcopy(LOGGING_CONFIG)
+    upper = level.upper()
+    quiet = "DEBUG" if upper == "DEBUG" else max(upper, "WARNING", key=_severity)
+    config["loggers"]["uvicorn"]["level"] = quiet
+    config["loggers"]["uvicorn.error"]["level"] = quiet
+    config["loggers"]["uvicorn.access"]["level"] = upper
+    return config
+
+
+def _severity(level: str) -> int:
+    return int(logging.getLevelName(level))
 
 
 def _refusal(status: bytes, text: bytes) -> bytes:

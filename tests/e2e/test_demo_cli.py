@@ -82,7 +82,7 @@ def test_a_taken_port_is_one_clear_line(tmp_path: Path, free_port: Callable[...,
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         f"plugit: error: cannot listen on 127.0.0.1:{port}, it is already in use: "
-        "stop what uses it or choose another with --port"
+        "stop what uses it or choose another with --port (or PLUGIT_PORT)"
     ]
     assert "PlugIt demo ready" not in result.stdout
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import http.client
 import importlib
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -28,6 +26,8 @@ from types import FrameType
 from typing import Any
 
 import plugit
+from plugit.cli.envsettings import setting_int, setting_text
+from plugit.cli.ports import ensure_port_free
 from plugit.exceptions import ConfigurationError
 from plugit.service import Service
 
@@ -37,8 +37,9 @@ SERVICE_DIR_ENV = "PLUGIT_DEMO_SERVICE_DIR"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 READY_TIMEOUT = 60.0
-# Settings that would move the proxy's cache and sessions out of the process: not for a demo.
-EXTERNAL_STORES_ENV = ("PLUGIT_REDIS_URL",)
+# Settings that would move the proxy's database, cache and sessions elsewhere (a platform's
+# PostgreSQL and Redis, say): not for a demo, which keeps everything in its data folder.
+EXTERNAL_STORES_ENV = ("PLUGIT_REDIS_URL", "PLUGIT_DATABASE_URL")
 
 
 def register(commands: Any) -> None:
@@ -49,16 +50,13 @@ def register(commands: Any) -> None:
         description="Serve the polls example behind a standalone proxy, with SQLite and an "
         "in-process cache, data in $PLUGIT_DATA_DIR/demo (./.plugit/demo by default).",
     )
-    env = os.environ.get
     parser.add_argument(
         "--host",
-        default=env("PLUGIT_HOST", DEFAULT_HOST),
         help=f"address the proxy listens on, {DEFAULT_HOST} by default (PLUGIT_HOST)",
     )
     parser.add_argument(
         "--port",
         type=int,
-        default=int(env("PLUGIT_PORT", str(DEFAULT_PORT))),
         help=f"port of the proxy, {DEFAULT_PORT} by default; the service gets a free one "
         "(PLUGIT_PORT)",
     )
@@ -67,7 +65,10 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo until interrupted."""
-    return run_demo(host=args.host, port=args.port)
+    # Read here, not while the parser is built: a bad variable is this command's error.
+    host = args.host or setting_text("PLUGIT_HOST", DEFAULT_HOST)
+    port = setting_int("PLUGIT_PORT", DEFAULT_PORT) if args.port is None else args.port
+    return run_demo(host=host, port=port)
 
 
 def run_demo(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
@@ -79,6 +80,7 @@ def run_demo(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
         os.environ.pop(name, None)
     data = demo_data_dir()
     app = load_polls(find_service_dir(), data / "polls.sqlite3")
+    print(f"PlugIt demo: the polls example's database is {data / 'polls.sqlite3'}", flush=True)
     service = LiveServer(app, proxy_headers=False)
     code = 0
     with _sigterm_interrupts(), contextlib.suppress(KeyboardInterrupt):
@@ -160,23 +162,6 @@ def load_polls(directory: Path, database: Path) -> Service:
     if not isinstance(service, Service):
         raise ConfigurationError(f"{directory}: polls.service.create_service() gave no Service")
     return service
-
-
-def ensure_port_free(host: str, port: int) -> None:
-    """Fail with one clear line when nobody can listen on host:port (e.g. it is taken)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                reason = "it is already in use: stop what uses it or"
-            else:
-                reason = f"{error.strerror or error}:"
-            raise ConfigurationError(
-                f"cannot listen on {host}:{port}, {reason} choose another with --port"
-            ) from None
 
 
 def browser_url(host: str, port: int) -> str:

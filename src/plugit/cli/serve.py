@@ -7,6 +7,8 @@ import logging
 import os
 from typing import Any
 
+from plugit.cli.envsettings import setting_int, setting_text
+from plugit.cli.ports import ensure_port_free
 from plugit.exceptions import ConfigurationError
 
 __all__ = ["register"]
@@ -27,20 +29,17 @@ def register(commands: Any) -> None:
     parser.add_argument("target", help="the service as module:attribute, e.g. app:service")
     parser.add_argument(
         "--host",
-        default=os.environ.get("PLUGIT_HOST", "127.0.0.1"),
-        help="address to listen on (PLUGIT_HOST)",
+        help="address to listen on, 127.0.0.1 by default (PLUGIT_HOST)",
     )
     parser.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("PLUGIT_PORT", "5000")),
-        help="port to listen on (PLUGIT_PORT)",
+        help="port to listen on, 5000 by default (PLUGIT_PORT)",
     )
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("PLUGIT_WORKERS", "1")),
-        help="worker processes (PLUGIT_WORKERS)",
+        help="worker processes, 1 by default (PLUGIT_WORKERS)",
     )
     parser.add_argument(
         "--reload",
@@ -53,7 +52,12 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Import the target and serve it until interrupted."""
-    serve(args.target, host=args.host, port=args.port, workers=args.workers, reload=args.reload)
+    # The variables are read here, not while the parser is built: a bad one is this
+    # command's one-line error, and no concern of `plugit new` or `plugit --help`.
+    host = args.host or setting_text("PLUGIT_HOST", "127.0.0.1")
+    port = setting_int("PLUGIT_PORT", 5000) if args.port is None else args.port
+    workers = setting_int("PLUGIT_WORKERS", 1, minimum=1) if args.workers is None else args.workers
+    serve(args.target, host=host, port=port, workers=workers, reload=args.reload)
     return 0
 
 
@@ -80,6 +84,7 @@ def serve(
             f"--reload runs one process, not {workers} workers (--workers, PLUGIT_WORKERS)"
         )
     import_from_string(target)
+    ensure_port_free(host, port)
     uvicorn.run(
         target,
         host=host,

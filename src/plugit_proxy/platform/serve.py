@@ -24,12 +24,17 @@ def platform_configuration(**flags: Any) -> Configuration:
 
 def serve(*, host: str | None, port: int | None, workers: int | None) -> int:
     """Migrate the database, then serve the platform; return the process exit code."""
-    config = platform_configuration(PLUGIT_HOST=host, PLUGIT_PORT=port, PLUGIT_WORKERS=workers)
+    from plugit.cli.ports import ensure_port_free
+
     from ..firststart import prepare
     from ..serving import serve_application
+    from ..startinfo import announce
 
+    config = platform_configuration(PLUGIT_HOST=host, PLUGIT_PORT=port, PLUGIT_WORKERS=workers)
+    server = config.server
+    ensure_port_free(server.host, server.port)  # before anything is printed or migrated
     if not prepare(config):  # system checks, then the schema brought up to date
         return 2
-    print(f"PlugIt platform: http://{config.server.host}:{config.server.port}/", flush=True)
+    announce(f"PlugIt platform: http://{server.host}:{server.port}/", config)
     serve_application(config)
     return 0
