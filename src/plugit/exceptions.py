@@ -26,7 +26,8 @@ PlugItError
 │   │   └── ConnectTimeout      could not even connect in time
 │   └── ProtocolViolation       answered, but not as the protocol says (502)
 ├── PageError                   stop the page pipeline with an error page (pipeline.state)
-│   └── LoginRequired           an anonymous user must sign in first (pipeline.access)
+│   ├── LoginRequired           an anonymous user must sign in first (pipeline.access)
+│   └── ServiceFailure          a failed call's page, `detail` for staff (pipeline.errors)
 ├── TemplateCompileError        a service template does not compile (rendering)
 ├── TemplateRenderError         a service template failed while rendering (rendering)
 ├── MailRefused                 `POST mail/` refused: 400, 413 or 429 (mail.form)

@@ -130,6 +130,9 @@ def failure_page(
         case ProtocolViolation():  # the proxy's own words again: no address, no socket error
             message = f"The service's answer could not be read: {error.reason}."
             return ServiceFailure(502, "Service unavailable", message, detail=detail)
+        case UpstreamError() if error.status == 500:  # the action raised (its traceback: detail)
+            message = "The service failed while answering this page."
+            return ServiceFailure(500, "Service error", message, detail=detail)
         case UpstreamError() if error.status == 502:
             message = "The service could not be reached."
             return ServiceFailure(502, "Service unavailable", message, detail=detail)
