@@ -85,6 +85,7 @@ class ProxyApplication:
         self.static = StaticFiles()
         self.https = HttpsPolicy.from_settings()  # each part opt-in (https.py)
         self.mail_sender: Any = None  # a mail.worker.BackgroundSender once started
+        self.prober: Any = None  # a prober.Prober once started (the instances' health)
         self.started = False
         from .bodylimit import BodyLimit
 
@@ -93,6 +94,7 @@ class ProxyApplication:
     async def startup(self) -> None:
         """Open the upstream pool in the running loop; load the layout templates."""
         await self.runtime.upstream.start()
+        self._start_prober()
         self.runtime.renderer.warm_up()
         if self.platform is not None:
             await self.platform.start()
@@ -107,12 +109,34 @@ class ProxyApplication:
         """Close the upstream pool and the cache's async connections."""
         if self.platform is not None:
             await self.platform.stop()
+        if self.prober is not None:
+            await self.prober.stop()
+            self.prober = None
         await self.runtime.upstream.aclose()
         await self.runtime.cache.aclose()
         if self.mail_sender is not None:
             await self.mail_sender.stop()
             self.mail_sender = None
         self.started = False
+
+    def _start_prober(self) -> None:
+        """Probe every configured instance on an interval; share verdicts via the cache."""
+        from .healthshare import HealthShare
+        from .prober import Prober
+
+        upstream = self.runtime.upstream
+        for project in self.runtime.config.projects:  # the platform's: known on first call
+            upstream.pick(project)
+        config = upstream.config
+        self.prober = Prober(
+            upstream.health,
+            upstream.session,
+            HealthShare(self.runtime.cache),
+            interval=config.health_interval,
+            timeout=config.probe_timeout,
+            probing=config.health_probes,
+        )
+        self.prober.start()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -5,18 +5,13 @@ OPEN: calls are refused at once, without touching the network, for `cooldown` se
 it is HALF-OPEN: one trial call at a time goes through; an answer closes it, a failure opens
 it again. Any HTTP answer (4xx and 5xx too) counts as success: it proves the peer is alive.
 
-There are two kinds, per process:
-
-* one per **service instance** (its base URL), which counts only what proves the instance
-  down: refused, reset or unreachable connections, connect timeouts, and a failed health
-  probe (`GET ping` with a short deadline). When it is open, every page of the instance is a
-  503 at once, and round robin skips it.
-* one per **route** of an instance (`action/slow`, `meta/slow`...), which counts the timeouts
-  of that route only. A slow page therefore becomes a fast 503 of its own after a few
-  timeouts, while its healthy neighbours keep answering: anyone can make a page slow (a
-  costly search), nobody can take the whole service down with it. When a route opens, the
-  upstream client probes the instance once (`ping`); only a probe that fails too (a hung
-  or dead instance) opens the instance's circuit.
+There is one per **route** of an instance (`action/slow`, `meta/slow`...), per process,
+which counts the timeouts of that route only. A slow page therefore becomes a fast 503 of its
+own after a few timeouts, while its healthy neighbours keep answering: anyone can make a page
+slow (a costly search), nobody can take the whole service down with it. When a route opens,
+the upstream client probes the instance once (`ping`); only a probe that fails too (a hung
+or dead instance) takes the instance out of rotation. Whether an instance itself is up is
+health.py's business (connection failures and probes), not a breaker's.
 
 Route breakers are made on a route's first timeout and dropped when it answers again, and at
 most `max_routes` are kept (the oldest go first): random paths cannot grow memory.
@@ -52,10 +47,10 @@ class Breaker:
     """The circuit of one instance or route (not thread-safe: one event loop owns it)."""
 
     def __init__(
-        self, url: str, *, failures: int, cooldown: float, clock: Clock, what: str = "service"
+        self, url: str, *, failures: int, cooldown: float, clock: Clock, what: str = "page"
     ) -> None:
         self.url = url
-        self.what = what  # for the log: "service" (an instance) or "page" (a route)
+        self.what = what  # for the log: "page" (a route)
         self.threshold = failures
         self.cooldown = cooldown
         self._clock = clock
@@ -123,18 +118,6 @@ class Breaker:
                 )
                 self._open()
 
-    def trip(self, reason: str) -> None:
-        """Open the circuit now (a failed health probe), unless it is open already."""
-        if self.state is not State.OPEN:
-            logger.warning(
-                "circuit of %s %s opened: %s; its calls are refused for %g s",
-                self.what,
-                self.url,
-                reason,
-                self.cooldown,
-            )
-            self._open()
-
     @property
     def idle(self) -> bool:
         """Tell whether the breaker holds nothing worth keeping (closed, no failure counted)."""
@@ -148,7 +131,7 @@ class Breaker:
 
 
 class Breakers:
-    """The breakers of one process, by instance and by route; `failures=0` disables them."""
+    """The route breakers of one process; `failures=0` disables them."""
 
     def __init__(
         self,
@@ -162,18 +145,7 @@ class Breakers:
         self.cooldown = cooldown
         self.max_routes = max_routes
         self._clock = clock
-        self._breakers: dict[str, Breaker] = {}
         self._routes: dict[tuple[str, str], Breaker] = {}
-
-    def get(self, url: str) -> Breaker | None:
-        """The breaker of the service instance at base URL `url` (None when disabled)."""
-        if self.failures <= 0 or not url:
-            return None
-        breaker = self._breakers.get(url)
-        if breaker is None:
-            breaker = self._breaker(url, "service")
-            self._breakers[url] = breaker
-        return breaker
 
     def route(self, url: str, route: str, *, create: bool = False) -> Breaker | None:
         """The breaker of one route of instance `url`: None until it first failed (or `create`)."""
@@ -192,11 +164,6 @@ class Breakers:
         breaker = self._routes.get((url, route))
         if breaker is not None and breaker.idle:
             del self._routes[(url, route)]
-
-    def available(self, url: str) -> bool:
-        """Tell whether a call to instance `url` would be let through now."""
-        breaker = self._breakers.get(url) if self.failures > 0 else None
-        return breaker is None or breaker.available()
 
     def _breaker(self, url: str, what: str) -> Breaker:
         return Breaker(

@@ -397,6 +397,15 @@ def _upstream(env: Environment) -> UpstreamConfig:
         instance_queue_timeout=env.get(
             "PLUGIT_UPSTREAM_INSTANCE_QUEUE_TIMEOUT", parse_seconds, default.instance_queue_timeout
         ),
+        probe_timeout=env.get("PLUGIT_HEALTH_TIMEOUT", parse_seconds, default.probe_timeout),
+        health_interval=env.get("PLUGIT_HEALTH_INTERVAL", parse_seconds, default.health_interval),
+        health_probes=env.get("PLUGIT_HEALTH_PROBES", parse_bool, default.health_probes),
+        eject_after=env.get("PLUGIT_EJECT_AFTER", parse_int, default.eject_after),
+        eject_backoff=env.get("PLUGIT_EJECT_BACKOFF", parse_seconds, default.eject_backoff),
+        eject_max_backoff=env.get(
+            "PLUGIT_EJECT_MAX_BACKOFF", parse_seconds, default.eject_max_backoff
+        ),
+        stale_if_error=env.get("PLUGIT_STALE_IF_ERROR", parse_seconds, default.stale_if_error),
     )
 
 

@@ -189,12 +189,24 @@ class UpstreamConfig:
     timeout: float = 30.0
     max_body: int = 10 * 1024 * 1024
     pool_size: int = 100
-    # The circuit breakers (breaker.py): an instance's opens after this many connection
-    # failures in a row, a route's after this many timeouts in a row (0: never), for this many
-    # seconds; a route that opens makes the client probe the instance (`ping`, this deadline).
+    # The route circuit breakers (breaker.py): a route's opens after this many timeouts in a
+    # row (0: never), for this many seconds; a route that opens makes the client probe the
+    # instance (`ping`, within `probe_timeout`).
     breaker_failures: int = 5
     breaker_cooldown: float = 10.0
     probe_timeout: float = 2.0
+    # Instance health (health.py, prober.py): probed every `health_interval` seconds (0: never;
+    # `health_probes` off: this process follows the others' verdicts only); out of rotation
+    # after `eject_after` failed probes or calls in a row (0: never), for `eject_backoff`
+    # seconds, doubled on each new failure up to `eject_max_backoff`.
+    health_interval: float = 5.0
+    health_probes: bool = True
+    eject_after: int = 3
+    eject_backoff: float = 5.0
+    eject_max_backoff: float = 120.0
+    # A cached page is served, marked stale, this many seconds past its expiry while every
+    # instance of its service is down (0: never).
+    stale_if_error: float = 300.0
     # The bulkhead of each instance (bulkhead.py): at most this many calls in flight (0: no
     # limit); a call waits this many seconds for a slot, then is a 503.
     instance_connections: int = 20

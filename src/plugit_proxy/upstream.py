@@ -4,13 +4,18 @@ Every call has a connect deadline and a total deadline. Buffered bodies are capp
 the proxy passes on untouched (media, files, proxy-mode pages) are streamed, with the total
 deadline applied to the wait for the headers and an idle deadline between chunks.
 
-Every call also goes through two guards (docs/running-the-proxy.md, "When a service is slow
-or down"): the instance's bulkhead (`bulkhead.py`: a bounded share of concurrent calls per
-instance, so a hung service cannot take the other services' connections) and the circuit
-breakers (`breaker.py`): a connection failure counts against the instance, a timeout against
-the route only, and a route that opens makes the client probe the instance (`GET ping`, a
-short deadline); only a failed probe opens the instance's circuit, so a slow page never takes
-its healthy neighbours down.
+Each call goes to one of the project's healthy instances, the one with the fewest calls in
+flight (ties in turn), and through three guards (docs/running-the-proxy.md, "When a service
+is slow or down"; docs/routing.md, "Health-checked instances"): the instance's health
+(`health.py`: connection failures in a row, or failed probes, take it out of rotation; its
+calls are then 503s at once), its bulkhead (`bulkhead.py`: a bounded share of concurrent
+calls per instance, so a hung service cannot take the other services' connections) and the
+route circuit breakers (`breaker.py`): a timeout counts against the route only, and a route
+that opens makes the client probe the instance (`GET ping`, a short deadline); only a failed
+probe takes the instance out, so a slow page never takes its healthy neighbours down.
+
+A GET or HEAD (nothing to replay) whose connection fails is retried once on another healthy
+instance of the same project: an instance that dies costs no page.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import count
 from typing import Any
 
 import aiohttp
@@ -34,6 +41,7 @@ from plugit.protocol import PATH_PING
 from .breaker import Breaker, Breakers, State
 from .bulkhead import Bulkheads, Full, Release
 from .config import Project, UpstreamConfig
+from .health import Health
 
 __all__ = [
     "BodyStream",
@@ -59,6 +67,7 @@ _DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(25
 _LONG_NUMBER = b"0" * 19
 # Content-Encoding values that leave the body as sent (a compressed body grows when decoded).
 _IDENTITY = frozenset({"", "identity"})
+_REPLAYABLE = frozenset({"GET", "HEAD"})
 
 
 class UpstreamError(PlugItError):
@@ -206,12 +215,26 @@ class Request:
     service: str = ""  # the instance's base URL: its circuit breaker guards the call
 
 
+@dataclass(slots=True)
+class _Group:
+    """The instances of one project, and whose turn it is when several are equally busy."""
+
+    urls: tuple[str, ...]
+    turn: count[int] = field(default_factory=count)
+
+
 class Upstream:
     """The pooled HTTP client of one process; create it in the running loop."""
 
     def __init__(self, config: UpstreamConfig) -> None:
         self.config = config
         self.breakers = Breakers(failures=config.breaker_failures, cooldown=config.breaker_cooldown)
+        self.health = Health(
+            eject_after=config.eject_after,
+            backoff=config.eject_backoff,
+            max_backoff=config.eject_max_backoff,
+        )
+        self._groups: dict[str, _Group] = {}  # each instance's project group
         self.bulkheads = Bulkheads(
             limit=config.instance_connections, wait=config.instance_queue_timeout
         )
@@ -246,54 +269,103 @@ class Upstream:
         return self._session
 
     def pick(self, project: Project) -> str:
-        """Pick the project's instance for the next call, preferring those with a closed circuit."""
-        return project.pick_service_url(self.breakers.available)
+        """Pick the project's healthy instance with the fewest calls in flight (ties in turn).
+
+        With every instance out of rotation, one of them: its call is then a 503 at once.
+        """
+        urls = project.service_urls
+        group = self._groups.get(urls[0])
+        if group is None or group.urls is not urls:
+            group = self._know(urls)
+        if len(urls) == 1:
+            return urls[0]
+        return self._least_outstanding(group, "") or urls[next(group.turn) % len(urls)]
+
+    def _know(self, urls: tuple[str, ...]) -> _Group:
+        """Remember a project's instances (for retries), and follow their health."""
+        group = _Group(urls)
+        for url in urls:
+            self._groups[url] = group
+        self.health.know(urls)
+        return group
+
+    def _least_outstanding(self, group: _Group, besides: str) -> str | None:
+        """The usable instance of `group` (not `besides`) with the fewest calls in flight."""
+        urls = group.urls
+        turn = next(group.turn)
+        usable = self.health.usable
+        in_flight = self.bulkheads.in_flight
+        best: str | None = None
+        fewest = 0
+        for offset in range(len(urls)):
+            url = urls[(turn + offset) % len(urls)]
+            if url == besides or not usable(url):
+                continue
+            calls = in_flight(url)
+            if best is None or calls < fewest:
+                best, fewest = url, calls
+        return best
 
     async def send(self, request: Request) -> UpstreamAnswer:
-        """Make the call unless a circuit is open or the instance is busy (503s, at once)."""
-        instance = self.breakers.get(request.service)
-        if instance is None:
-            return await self._slotted(request)
+        """Make the call; a GET whose connection fails is made once more on another instance.
+
+        Out of rotation, busy, or its route's circuit open: a 503 at once, without calling.
+        """
+        try:
+            return await self._guarded(request)
+        except (UpstreamUnavailable, ConnectTimeout) as error:
+            if isinstance(error, UpstreamBusy) or not _replayable(request):
+                raise
+            group = self._groups.get(request.service)
+            other = None if group is None else self._least_outstanding(group, request.service)
+            if other is None:
+                raise
+            logger.info("retrying %s on %s: %s", request.url, other, error.reason)
+            url = other + request.url.removeprefix(request.service)
+            return await self._guarded(replace(request, url=url, service=other))
+
+    async def _guarded(self, request: Request) -> UpstreamAnswer:
+        """Make the call unless the instance is out or the route's circuit open (503s)."""
         service = request.service
-        route = request.url.removeprefix(service)
-        page = self.breakers.route(service, route)
-        started = instance.now()
-        admitted = instance.admit()
-        if admitted is None:
+        if not service:
+            return await self._slotted(request)
+        health = self.health
+        if not health.usable(service):
             raise CircuitOpen(
                 "the service failed to answer several times in a row; "
                 "the proxy tries it again shortly",
                 url=request.url,
             )
+        route = request.url.removeprefix(service)
+        page = self.breakers.route(service, route)
         page_admitted = State.CLOSED if page is None else page.admit()
         if page_admitted is None:
-            instance.done(admitted, None)
             raise CircuitOpen(
                 "this page did not answer in time several times in a row; "
                 "the proxy tries it again shortly",
                 url=request.url,
             )
-        # Whether the instance, and the route, proved alive; None: no verdict (cancelled...).
-        alive: bool | None = None
-        route_alive: bool | None = None
+        started = time.monotonic()
+        route_alive: bool | None = None  # whether the route answered; None: no verdict
         try:
             answer = await self._slotted(request)
-            alive = route_alive = True
+            route_alive = True
+            health.answered(service)
         except UpstreamBusy:
             raise  # nothing was sent: no verdict
-        except (ConnectTimeout, UpstreamUnavailable):
-            alive = False  # refused, reset, unreachable: the instance itself is down
+        except (ConnectTimeout, UpstreamUnavailable) as error:
+            health.call_failed(service, error.reason)  # refused, reset: the instance is down
             raise
         except UpstreamTimeout:
             route_alive = False  # connected, but this route did not answer in time
             raise
         except ProtocolViolation:
-            alive = route_alive = True  # it answered, just not well
+            route_alive = True  # it answered, just not well
+            health.answered(service)
             raise
         finally:
-            instance.done(admitted, alive, started)
             if self._judge_route(service, route, page, page_admitted, route_alive, started):
-                await self._probe(service, instance)
+                await self._probe(service)
         return answer
 
     def _judge_route(
@@ -317,8 +389,8 @@ class Upstream:
             self.breakers.settle(service, route)
         return not was_open and page.state is State.OPEN
 
-    async def _probe(self, service: str, instance: Breaker) -> None:
-        """Check that the instance still answers `ping`; open its circuit if it does not.
+    async def _probe(self, service: str) -> None:
+        """Check that the instance still answers `ping`; take it out of rotation if it does not.
 
         The call that opened a route makes the probe before giving its 504 (one probe per
         instance at a time), outside the bulkhead: the slow route may hold all its slots.
@@ -334,7 +406,9 @@ class Upstream:
                     await response.read()
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
             failure = str(error) or f"no answer within {deadline:g} s"
-            instance.trip(f"a page kept timing out and the health probe failed ({failure})")
+            self.health.eject(
+                service, f"a page kept timing out and the health probe failed ({failure})"
+            )
         else:
             logger.info("a page of service %s keeps timing out; the service answers", service)
         finally:
@@ -400,6 +474,11 @@ class Upstream:
             raise UpstreamUnavailable(
                 f"the connection to the service failed: {error}", url=request.url
             ) from None
+
+
+def _replayable(request: Request) -> bool:
+    """Tell whether a failed call may be sent again elsewhere: a GET or HEAD, no body."""
+    return request.method in _REPLAYABLE and request.data is None
 
 
 def _answer(

@@ -1,4 +1,9 @@
-"""The circuit breaker: a dead service's pages fail at once, and other services never notice."""
+"""The circuit breakers: a slow page fails at once, and other services never notice.
+
+Route breakers count timeouts; whether an instance itself is down is the health module's
+(its ejection replaced the instance breaker: tests/proxy/test_health_units.py), and the
+tests here that need a dead instance check it through the health module.
+"""
 
 from __future__ import annotations
 
@@ -128,15 +133,15 @@ def test_logs_once_when_opening_and_once_when_closing(caplog: pytest.LogCaptureF
     assert "closed" in messages[1]
 
 
-def test_breakers_are_per_url_and_can_be_disabled() -> None:
+def test_breakers_are_per_route_and_can_be_disabled() -> None:
     breakers = Breakers(failures=1, cooldown=10, clock=FakeClock())
-    first = breakers.get("http://a/")
+    first = breakers.route("http://a/", "action/x", create=True)
     assert first is not None
-    assert first is breakers.get("http://a/")
+    assert first is breakers.route("http://a/", "action/x")
     fail(first)
-    assert not breakers.available("http://a/")
-    assert breakers.available("http://b/")
-    assert Breakers(failures=0, cooldown=10).get("http://a/") is None
+    assert first.state is State.OPEN
+    assert breakers.route("http://b/", "action/x") is None
+    assert Breakers(failures=0, cooldown=10).route("http://a/", "x", create=True) is None
 
 
 def test_round_robin_skips_instances_with_an_open_circuit() -> None:
@@ -163,7 +168,7 @@ def test_settings_configure_the_breaker() -> None:
 
 @pytest.fixture
 async def upstream() -> AsyncIterator[Upstream]:
-    client = Upstream(UpstreamConfig(connect_timeout=0.5, timeout=0.5, breaker_failures=1))
+    client = Upstream(UpstreamConfig(connect_timeout=0.5, timeout=0.5, eject_after=1))
     await client.start()
     yield client
     await client.aclose()
@@ -177,7 +182,7 @@ async def test_http_errors_prove_the_service_is_alive(upstream: Upstream) -> Non
             assert answer.status == 503
 
 
-async def test_refused_connections_open_the_circuit(upstream: Upstream) -> None:
+async def test_refused_connections_take_the_instance_out(upstream: Upstream) -> None:
     base = f"http://127.0.0.1:{closed_port()}/"
     with pytest.raises(UpstreamUnavailable) as first:
         await upstream.send(Request(method="GET", url=base + "meta/", service=base))
@@ -221,6 +226,8 @@ async def test_open_circuit_answers_at_once_and_spares_other_services(
             breaker_failures=2,
             breaker_cooldown=1.0,
             probe_timeout=0.3,
+            eject_backoff=1.0,
+            health_interval=0,  # no prober: a live call tries the instance after the backoff
         )
         app = build_application(
             ProxyConfig(upstream=upstream, projects=(dead, fine)), cache=fresh_cache()
@@ -229,17 +236,21 @@ async def test_open_circuit_answers_at_once_and_spares_other_services(
         transport = httpx.ASGITransport(app)
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                with caplog.at_level(logging.INFO, logger="plugit_proxy.breaker"):
+                with (
+                    caplog.at_level(logging.INFO, logger="plugit_proxy.breaker"),
+                    caplog.at_level(logging.INFO, logger="plugit_proxy.health"),
+                ):
                     await _walk_through_the_circuit(client, service)
         finally:
             service.heal()
             await app.shutdown()
-    logged = [r.getMessage() for r in caplog.records if r.name == "plugit_proxy.breaker"]
+    watched = ("plugit_proxy.breaker", "plugit_proxy.health")
+    logged = [r.getMessage() for r in caplog.records if r.name in watched]
     assert len(logged) == 4
     assert f"page {server.url}/meta/public opened" in logged[0]  # the route's timeouts
-    assert f"service {server.url}/ opened" in logged[1]  # then the probe: no answer either
+    assert f"instance {server.url}/ taken out" in logged[1]  # then the probe: no answer either
     assert "health probe failed" in logged[1]
-    assert f"service {server.url}/ closed" in logged[2]
+    assert f"instance {server.url}/ back in rotation" in logged[2]
     assert f"page {server.url}/meta/public closed" in logged[3]
 
 
@@ -309,8 +320,8 @@ async def test_a_slow_page_never_takes_its_healthy_neighbours_down(
         assert echoed.json()["args"]["x"] == ["1"]
 
 
-async def test_a_dead_instance_still_opens_its_circuit(proxy_factory: ProxyFactory) -> None:
-    upstream = UpstreamConfig(connect_timeout=0.5, timeout=0.5, breaker_failures=2)
+async def test_a_dead_instance_is_taken_out(proxy_factory: ProxyFactory) -> None:
+    upstream = UpstreamConfig(connect_timeout=0.5, timeout=0.5, eject_after=2, health_interval=0)
     handle = proxy_factory(f"http://127.0.0.1:{closed_port()}", live=True, upstream=upstream)
     first = [(await handle.client.get(f"/plugIt/page{n}")).status_code for n in range(2)]
     assert first == [502, 502]  # refused connections: the instance itself is down
@@ -326,10 +337,6 @@ def test_route_breakers_are_made_on_failure_dropped_on_answer_and_bounded() -> N
     assert slow is not None
     fail(slow, 2)
     assert slow.state is State.OPEN
-    instance = breakers.get("http://a/")
-    assert instance is not None
-    assert instance.state is State.CLOSED
-    assert breakers.available("http://a/")
     for n in range(5):  # random paths cannot grow memory: the oldest go first
         breakers.route("http://a/", f"action/{n}", create=True)
     assert breakers.route("http://a/", "action/x") is None

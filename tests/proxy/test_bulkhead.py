@@ -67,6 +67,7 @@ async def test_a_hung_service_cannot_take_the_other_services_connections(
         instance_connections=2,
         instance_queue_timeout=0.2,
         breaker_failures=0,
+        health_interval=0,  # no probes: the hung service holds the calls of the pages only
     )
     stuck = Project(key="a", name="A", mount="/a/", service_urls=(hung.url,), menu_action=None)
     fine = Project(key="b", name="B", mount="/b/", service_urls=(demo_service.url,))

@@ -9,12 +9,13 @@ from starlette.responses import Response
 from plugit.pagerules import answer_kind
 from plugit.protocol import Meta
 
+from ..upstream import UpstreamTimeout, UpstreamUnavailable
 from .access import check_access
 from .action import answer_json, call_action, user_params
 from .answer import decide, immediate_response, save_session
 from .menu import menu_block, with_menu
 from .meta import get_meta
-from .pagecache import cached_page, page_cache_key, store_page
+from .pagecache import cached_page, page_cache_key, stale_headers, stale_page, store_page
 from .render import csrf_marker, finish_html, render_action, use_csrf_marker
 from .state import Page
 from .template import get_template
@@ -34,8 +35,15 @@ async def serve_page(page: Page) -> Response:
     if cached is not None:
         body, marker = cached
         use_csrf_marker(page, marker)
-        return _html(page, body, {})
-    response, data, headers = await _run_action(page, meta)
+        return _html(page, body, stale_headers(page))
+    try:
+        response, data, headers = await _run_action(page, meta)
+    except (UpstreamUnavailable, UpstreamTimeout):
+        stale = stale_page(page)  # stale-if-error: the expired render, marked
+        if stale is None:
+            raise
+        use_csrf_marker(page, stale[1])
+        return _html(page, stale[0], stale_headers(page))
     if response is not None:
         return response
     template = await get_template(runtime, page.project, page.route, meta["template_tag"])
