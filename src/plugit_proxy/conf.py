@@ -379,6 +379,7 @@ def _items(env: Environment, name: str, separator: str, *aliases: str) -> tuple[
 
 def _upstream(env: Environment) -> UpstreamConfig:
     default = UpstreamConfig()
+    seconds_or_off = partial(parse_seconds, positive=False)  # 0: off
     return UpstreamConfig(
         connect_timeout=env.get(
             "PLUGIT_UPSTREAM_CONNECT_TIMEOUT", parse_seconds, default.connect_timeout
@@ -398,14 +399,14 @@ def _upstream(env: Environment) -> UpstreamConfig:
             "PLUGIT_UPSTREAM_INSTANCE_QUEUE_TIMEOUT", parse_seconds, default.instance_queue_timeout
         ),
         probe_timeout=env.get("PLUGIT_HEALTH_TIMEOUT", parse_seconds, default.probe_timeout),
-        health_interval=env.get("PLUGIT_HEALTH_INTERVAL", parse_seconds, default.health_interval),
+        health_interval=env.get("PLUGIT_HEALTH_INTERVAL", seconds_or_off, default.health_interval),
         health_probes=env.get("PLUGIT_HEALTH_PROBES", parse_bool, default.health_probes),
         eject_after=env.get("PLUGIT_EJECT_AFTER", parse_int, default.eject_after),
         eject_backoff=env.get("PLUGIT_EJECT_BACKOFF", parse_seconds, default.eject_backoff),
         eject_max_backoff=env.get(
             "PLUGIT_EJECT_MAX_BACKOFF", parse_seconds, default.eject_max_backoff
         ),
-        stale_if_error=env.get("PLUGIT_STALE_IF_ERROR", parse_seconds, default.stale_if_error),
+        stale_if_error=env.get("PLUGIT_STALE_IF_ERROR", seconds_or_off, default.stale_if_error),
     )
 
 
