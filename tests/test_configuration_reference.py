@@ -13,12 +13,14 @@ A documented variable is the first cell of a table row, in backticks.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from plugit.settings import _ENVIRONMENT_ONLY, CONFIG_NAMES, ENV_PREFIX
+from plugit.settings import CONFIG_NAMES, Settings
 
+SDK_PREFIX = "PLUGIT_"  # a service setting `field` is read from PLUGIT_<FIELD>
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "configuration.md"
 # A whole name: not a prefix such as "PLUGIT_MAIL_{command}_ONCE" or "PLUGIT_CSRF_TOKEN__".
@@ -51,7 +53,7 @@ def names_in(texts: Iterable[str]) -> set[str]:
 def read_by_the_code() -> set[str]:
     """The variables `src/` reads or names, and the SDK's service settings."""
     found = names_in(string_constants(sorted((ROOT / "src").rglob("*.py"))))
-    sdk = {ENV_PREFIX + field.upper() for field in (*CONFIG_NAMES.values(), *_ENVIRONMENT_ONLY)}
+    sdk = {SDK_PREFIX + field.name.upper() for field in dataclasses.fields(Settings)}
     return (found | sdk) - set(NOT_VARIABLES)
 
 
@@ -74,6 +76,12 @@ def sections() -> tuple[str, str, str]:
     assert sdk, f"{PAGE.name} lost its section {SDK_SECTION!r}"
     assert contributors, f"{PAGE.name} lost its section {CONTRIBUTORS!r}"
     return proxy, sdk, contributors
+
+
+def test_the_sdk_reads_its_settings_under_that_prefix() -> None:
+    environ = {SDK_PREFIX + "MEDIA_MAX_AGE": "7", SDK_PREFIX + "PORT": "5001"}
+    settings = Settings.load(environ=environ)
+    assert (settings.media_max_age, settings.port) == (7, 5001)
 
 
 def test_the_scan_finds_names_and_skips_prefixes() -> None:
@@ -102,7 +110,7 @@ def test_every_documented_variable_is_read_by_the_code() -> None:
 def test_the_sdk_section_lists_each_service_setting_with_its_config_name() -> None:
     _, sdk, _ = sections()
     for config_name, field in CONFIG_NAMES.items():
-        row = f"| `{ENV_PREFIX}{field.upper()}` | `{config_name}` |"
+        row = f"| `{SDK_PREFIX}{field.upper()}` | `{config_name}` |"
         assert row in sdk, f"the SDK's section has no row {row!r}"
 
 

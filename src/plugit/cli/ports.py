@@ -18,9 +18,14 @@ PORT_VARIABLE = "PLUGIT_PORT"
 HIGHEST_PORT = 65535
 
 
-def ensure_port_free(host: str, port: int) -> None:
-    """Fail with one clear line when nobody can listen on host:port (e.g. it is taken)."""
-    fix = f"choose another with --port (or {PORT_VARIABLE})"
+def ensure_port_free(
+    host: str, port: int, *, flag: str = "--port", variable: str | None = PORT_VARIABLE
+) -> None:
+    """Fail with one clear line when nobody can listen on host:port (e.g. it is taken).
+
+    The line names the fix: the `flag` that chooses the port, and its `variable` if any.
+    """
+    fix = f"choose another with {flag}" + (f" (or {variable})" if variable else "")
     if not 0 <= port <= HIGHEST_PORT:
         raise ConfigurationError(f"port {port} does not exist: {fix}, from 1 to {HIGHEST_PORT}")
     if port == 0:  # any free port: nothing to check
