@@ -17,9 +17,9 @@ import pytest
 from plugit.testing import LiveServer
 from plugit_proxy.config import RouteRule, ServiceVersion
 from plugit_proxy.versionrouting import parse_route
+from versioned_services_kit import build_version_service
 
 from .conftest import ProxyFactory, as_user
-from .versioned_services import build_version_service
 
 VERSION = re.compile(r"<p id='version'>(\w+)</p>")
 BADGE = re.compile(r'class="badge text-bg-warning plugit-version"[^>]*>([^<]+)<')
