@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +28,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
+from plugit.cli.ports import ensure_port_free
 from plugit.exceptions import ConfigurationError
 
 __all__ = ["register", "run_dev"]
@@ -172,8 +171,8 @@ def check_ready_to_start(target: str, host: str, port: int, service_port: int) -
             f"the proxy and the service cannot both listen on port {port}: "
             "give them different --port and --service-port"
         )
-    ensure_port_free(SERVICE_HOST, service_port, "--service-port")
-    ensure_port_free(host, port, "--port")
+    ensure_port_free(SERVICE_HOST, service_port, flag="--service-port", variable=None)
+    ensure_port_free(host, port, flag="--port", variable=None)
 
 
 def check_target_here(target: str) -> None:
@@ -196,23 +195,6 @@ def check_target_here(target: str) -> None:
         f"no {top}.py in {here}: run `plugit dev` in a service's folder "
         "(`plugit new service NAME` writes one), or name the service as module:attribute"
     )
-
-
-def ensure_port_free(host: str, port: int, flag: str) -> None:
-    """Fail with one clear line when nobody can listen on host:port (e.g. it is taken)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                reason = "it is already in use: stop what uses it or"
-            else:
-                reason = f"{error.strerror or error}:"
-            raise ConfigurationError(
-                f"cannot listen on {host}:{port}, {reason} choose another with {flag}"
-            ) from None
 
 
 def browser_url(host: str, port: int) -> str:
