@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -138,3 +140,25 @@ async def eventually(condition: Callable[[], bool], within: float = 20.0) -> boo
             return True
         await asyncio.sleep(0.05)
     return condition()
+
+
+async def stuck_browser(
+    proxy_url: str, path: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A browser's socket that completes its handshake, then reads nothing more (a stuck tab).
+
+    A raw connection: client libraries keep reading their socket into their own buffers.
+    """
+    host, port = proxy_url.removeprefix("http://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {proxy_url}\r\n"
+        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    await writer.drain()
+    async with asyncio.timeout(20):
+        head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return reader, writer
