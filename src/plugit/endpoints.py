@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import inspect
 import logging
 import os
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
+import anyio
+import starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
@@ -19,7 +24,12 @@ from starlette.types import Scope
 from plugit.exceptions import http_description, http_status
 from plugit.guard import caller_address
 from plugit.interceptors import ActionCall, Handler
-from plugit.protocol import HEADER_META_EXPIRE, PROTOCOL_VERSION
+from plugit.protocol import (
+    ERROR_TRACEBACK_KEY,
+    HEADER_META_EXPIRE,
+    HEADER_TEMPLATE_FILE,
+    PROTOCOL_VERSION,
+)
 from plugit.registry import ActionRegistry
 from plugit.request import Request, read_request
 from plugit.responses import json_response, to_response
@@ -42,20 +52,50 @@ def error_response(status_code: int, message: str = "") -> Response:
 
 
 NOT_FOUND = Response("Not Found", 404, media_type="text/plain")
+# The end of a traceback a DEBUG service sends with a 500 (the proxy reads 10 MiB at most).
+MAX_TRACEBACK = 64 * 1024
 
 
-def failure_response(error: Exception, what: str, where: str = "") -> Response:
+def failure_response(
+    error: Exception, what: str, where: str = "", *, debug: bool = False
+) -> Response:
     """Answer an exception: its HTTP status when it carries one (see `http_status`), else 500.
 
-    Call it inside the `except` block: a 500 logs the traceback (with `where`), which never
-    goes to the caller.
+    Call it inside the `except` block: a 500 logs the traceback (with `where`). Only with
+    `debug` (the service's DEBUG) does the 500 also carry it, under `traceback`: the guard
+    lets no caller but an allowed proxy reach this far (docs/protocol.md, optional extensions).
     """
     status = http_status(error)
     if status is None:
         log.exception("%s failed %s", what, where)
-        return error_response(500, f"{what} failed; see the service's log")
+        body = {"result": "Error", "error": f"{what} failed; see the service's log"}
+        if debug:
+            body[ERROR_TRACEBACK_KEY] = _tail(action_traceback(error), MAX_TRACEBACK)
+        return json_response(body, 500)
     log.debug("%s %s answered %d (%s)", what, where, status, type(error).__name__)
     return error_response(status, http_description(error))
+
+
+# The frames that run an action (this SDK, Starlette, anyio, asyncio): not the service's code.
+_PLUMBING = tuple(
+    os.path.dirname(path) + os.sep
+    for path in (__file__, starlette.__file__ or "", anyio.__file__ or "", asyncio.__file__ or "")
+)
+
+
+def action_traceback(error: BaseException) -> str:
+    """Format `error`'s traceback from the first frame of the service's own code."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        if not frame.tb_frame.f_code.co_filename.startswith(_PLUMBING):
+            break
+        frame = frame.tb_next
+    return "".join(traceback.format_exception(type(error), error, frame))
+
+
+def _tail(text: str, limit: int) -> str:
+    """The end of `text` (where a traceback names the error), at most `limit` characters."""
+    return text if len(text) <= limit else "...\n" + text[-limit:]
 
 
 class Endpoints:
@@ -117,10 +157,13 @@ class Endpoints:
         found = self.registry.resolve(raw.path_params["route"])
         if found is None:
             return NOT_FOUND
-        template = await run_in_threadpool(self.templates.get, found[0].template)
+        name = found[0].template
+        template = await run_in_threadpool(self.templates.get, name)
         if template is None:
             return NOT_FOUND
-        return Response(template.content, media_type="text/plain; charset=utf-8")
+        # The file's name, for the proxy's messages about this template (an optional extension).
+        headers = {HEADER_TEMPLATE_FILE: quote(name, safe="/")}
+        return Response(template.content, headers=headers, media_type="text/plain; charset=utf-8")
 
     async def action(self, raw: StarletteRequest, route: str) -> Response:
         """Run the action answering `route`, the way the proxy asked for it."""
@@ -141,7 +184,7 @@ class Endpoints:
             response = to_response(result, send_etag=spec.send_etag)
         except Exception as error:
             where = f"({spec.name} on {raw.method} {raw.scope['path']})"
-            response = failure_response(error, "the action", where)
+            response = failure_response(error, "the action", where, debug=self.settings.debug)
         finally:
             await raw.close()
         if cors:
@@ -158,7 +201,7 @@ class Endpoints:
                 return json_response({"result": "Error"})
             return to_response(await self._mail_callback(request))
         except Exception as error:
-            return failure_response(error, "the mail callback")
+            return failure_response(error, "the mail callback", debug=self.settings.debug)
         finally:
             await raw.close()
 

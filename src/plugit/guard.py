@@ -8,23 +8,30 @@ address read from `X-Forwarded-For`: such a middleware is found on the call stac
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Iterable
 from types import FrameType
 
 from starlette._utils import get_route_path
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import Scope
 
+from plugit.protocol import HEADER_GUARD_REFUSED
 from plugit.settings import Network
 
 __all__ = [
     "HOW_TO_SERVE",
+    "RefusalLog",
     "address_allowed",
     "caller_address",
     "carries_forwarding",
     "client_rewriter",
+    "refusal_response",
     "route_path",
 ]
+
+log = logging.getLogger("plugit.guard")
 
 
 def caller_address(peer: str | None, headers: Headers, *, use_proxy_ip: bool) -> str:
@@ -88,3 +95,64 @@ def client_rewriter(frame: FrameType | None) -> str | None:
             return f"{kind.__module__}.{kind.__qualname__}"
         frame = frame.f_back
     return None
+
+
+# What the refusal header says when the service does not run with DEBUG.
+ADDRESS_HIDDEN = "hidden"
+
+
+def refusal_response(address: str, *, debug: bool) -> Response:
+    """The guard's answer: the protocol's plain 404, with the optional refusal header.
+
+    The header tells a proxy that the guard refused it (not that the page is missing); only
+    a service in DEBUG names the address it saw, and only when that is an IP address.
+    """
+    shown = address if debug and _is_ip(address) else ADDRESS_HIDDEN
+    return Response("Not Found", 404, {HEADER_GUARD_REFUSED: shown}, media_type="text/plain")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+class RefusalLog:
+    """Log one line per refused address, naming the setting to change.
+
+    One line per address, not per request (a refused proxy retries on every page), and at
+    most `limit` addresses per process: behind PI_USE_PROXY_IP a caller writes the address.
+    """
+
+    def __init__(self, networks: Iterable[Network], *, limit: int = 1024) -> None:
+        self.networks = ", ".join(str(network) for network in networks)
+        self.limit = limit
+        self.seen: set[str] = set()
+
+    def note(self, address: str, path: str) -> None:
+        """Log the refusal of `address` (calling `path`) unless it was logged already.
+
+        An empty address (the server rewrote it: the service logs that error) is not logged.
+        """
+        if not address or address in self.seen or len(self.seen) > self.limit:
+            return
+        self.seen.add(address)
+        if len(self.seen) > self.limit:
+            log.warning("more than %d addresses refused: no more are logged", self.limit)
+            return
+        log.warning("%s", self.explain(address, path))
+
+    def explain(self, address: str, path: str) -> str:
+        """Say who was refused, why, and what to change if it is a proxy of yours."""
+        if not _is_ip(address):
+            return f"refused a call to {path}: the caller's address {address!r} is not an IP"
+        width = 128 if ":" in address else 32
+        return (
+            f"refused a call to {path} from {address}: not in PI_ALLOWED_NETWORKS "
+            f"({self.networks}). If a PlugIt proxy calls from there, add it to "
+            f"PI_ALLOWED_NETWORKS in config.py or to PLUGIT_ALLOWED_NETWORKS (comma "
+            f"separated), e.g. PLUGIT_ALLOWED_NETWORKS={self.networks.replace(', ', ',')},"
+            f"{address}/{width}. (Logged once per address.)"
+        )

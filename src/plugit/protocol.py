@@ -15,11 +15,13 @@ __all__ = [
     "CSRF_TOKEN_PLACEHOLDER",
     "DEFAULT_META_MAX_AGE",
     "DEFAULT_USER_FIELDS",
+    "ERROR_TRACEBACK_KEY",
     "ETAG_RESULT_KEY",
     "FORWARDED_BROWSER_HEADERS",
     "HEADER_AC_REQUEST_HEADERS",
     "HEADER_AC_REQUEST_METHOD",
     "HEADER_BASE_URL",
+    "HEADER_GUARD_REFUSED",
     "HEADER_IF_NONE_MATCH",
     "HEADER_IS_FILE",
     "HEADER_META_EXPIRE",
@@ -33,6 +35,7 @@ __all__ = [
     "HEADER_REMOTE_ADDR",
     "HEADER_SESSION_PREFIX",
     "HEADER_SET_SESSION_PREFIX",
+    "HEADER_TEMPLATE_FILE",
     "HEADER_USER_PREFIX",
     "NETWORK_RULE",
     "ORGA_FIELDS",
@@ -83,6 +86,14 @@ HEADER_IS_FILE: Final = "EbuIo-PlugIt-ItAFile"
 HEADER_SET_SESSION_PREFIX: Final = "EbuIo-PlugIt-SetSession-"
 HEADER_NO_TEMPLATE: Final = "EbuIo-PlugIt-NoTemplate"
 HEADER_META_EXPIRE: Final = "Expire"  # sic: not "Expires"
+
+# -- Optional extensions (docs/protocol.md, "Optional extensions"): a proxy may ignore them ----
+# On the network guard's 404: the refused address (with DEBUG), else "hidden".
+HEADER_GUARD_REFUSED: Final = "X-Plugit-Guard-Refused"
+# On `GET template<route>`: the template's file name, percent-encoded UTF-8.
+HEADER_TEMPLATE_FILE: Final = "X-Plugit-Template-File"
+# In the JSON body of an action's 500, with DEBUG: the service's traceback text.
+ERROR_TRACEBACK_KEY: Final = "traceback"
 
 # -- Headers the proxy sends with a call -----------------------------------------------------
 HEADER_REMOTE_ADDR: Final = "X-Plugit-Remote-Addr"

@@ -15,19 +15,22 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request as StarletteRequest
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from plugit.actions import ActionSpec, declare_action, declared_in
-from plugit.endpoints import NOT_FOUND, Endpoints, MailCallback, MediaFiles
-from plugit.exceptions import ConfigurationError
+from plugit.endpoints import Endpoints, MailCallback, MediaFiles
+from plugit.exceptions import Abort, ConfigurationError
 from plugit.guard import (
     HOW_TO_SERVE,
+    RefusalLog,
     address_allowed,
     caller_address,
     carries_forwarding,
     client_rewriter,
+    refusal_response,
     route_path,
 )
 from plugit.interceptors import Handler, Interceptor, chain
@@ -42,16 +45,16 @@ from plugit.protocol import (
     PATH_VERSION,
 )
 from plugit.registry import ActionRegistry
-from plugit.routing import Route as CompiledRoute
 from plugit.routing import compile_route
 from plugit.settings import Settings, config_file
+from plugit.sockets import SocketSpec, socket_meta, socket_request, wants_request
 from plugit.templates import TemplateStore
+from plugit.welcome import is_root, welcome_response
 
 __all__ = ["WIRE_CASE_HTTP", "Service"]
 
 
 F = TypeVar("F", bound=Callable[..., Any])
-WebSocketHandler = Callable[..., Awaitable[None]]
 
 log = logging.getLogger("plugit.service")
 
@@ -91,7 +94,7 @@ class Service:
         self.mail_callback = mail_callback
         self.registry = ActionRegistry()
         self._interceptors: list[Interceptor] = []
-        self._websockets: list[tuple[CompiledRoute, WebSocketHandler]] = []
+        self._websockets: list[SocketSpec] = []
         self._handler: Handler | None = None
         self._on_startup: list[Callable[[], Any]] = []
         self._on_shutdown: list[Callable[[], Any]] = []
@@ -129,14 +132,20 @@ class Service:
         return func
 
     def websocket(self, route: str) -> Callable[[F], F]:
-        """Serve `async def handler(websocket, **route_vars)` at `action<route>` over WebSocket."""
+        """Serve `async def handler(websocket, **route_vars)` at `action<route>` over WebSocket.
+
+        The access decorators (`@only_member_user()`, `@user_info(...)`, ...) apply to it as to
+        an action: the proxy reads them from the meta of `route`. Who is connected is the
+        `plugit.Request` an action would get (`request.args["ebuio_u_username"]`, ...): a
+        parameter named `request`, and `websocket.state.request`.
+        """
         compiled = compile_route(route)
 
         def decorate(func: F) -> F:
             self._check_not_serving(f"add the WebSocket {route!r}")
             if not inspect.iscoroutinefunction(func):
                 raise ConfigurationError(f"WebSocket handler {func.__qualname__} must be async")
-            self._websockets.append((compiled, func))
+            self._websockets.append(SocketSpec(compiled, func, wants_request(func)))
             return func
 
         return decorate
@@ -210,7 +219,7 @@ class Service:
             mail_callback=self.mail_callback,
         )
         app = Starlette(routes=self._routes(endpoints), lifespan=self._lifespan)
-        return ServiceApp(app, endpoints, self.settings)
+        return ServiceApp(app, endpoints, self.settings, name=self.name)
 
     def _routes(self, endpoints: Endpoints) -> list[BaseRoute]:
         base = self.settings.base_url
@@ -223,7 +232,7 @@ class Service:
             Route(base + PATH_PING, endpoints.ping, methods=["GET"]),
             Route(base + PATH_VERSION, endpoints.version, methods=["GET"]),
             Route(base + PATH_MAIL, endpoints.mail, methods=["POST"]),
-            Route(base + PATH_META + "{route:path}", endpoints.meta, methods=["GET"]),
+            Route(base + PATH_META + "{route:path}", self._meta(endpoints), methods=["GET"]),
             Route(base + PATH_TEMPLATE + "{route:path}", endpoints.template, methods=["GET"]),
             WebSocketRoute(base + PATH_ACTION + "{route:path}", self._websocket),
             Mount(
@@ -236,14 +245,40 @@ class Service:
     def _media_max_age(self) -> int:
         return 0 if self.settings.debug else self.settings.media_max_age
 
-    async def _websocket(self, websocket: WebSocket) -> None:
-        path = websocket.path_params["route"]
-        for compiled, handler in self._websockets:
-            kwargs = compiled.match(path)
+    def _socket_for(self, path: str) -> tuple[SocketSpec, dict[str, Any]] | None:
+        for socket in self._websockets:
+            kwargs = socket.route.match(path)
             if kwargs is not None:
-                await handler(websocket, **kwargs)
-                return
-        await websocket.close(code=4404)
+                return socket, kwargs
+        return None
+
+    def _meta(self, endpoints: Endpoints) -> Callable[[StarletteRequest], Awaitable[Response]]:
+        """The meta endpoint: an action's, else a WebSocket's (its access rules, no template)."""
+
+        async def meta(raw: StarletteRequest) -> Response:
+            route = raw.path_params["route"]
+            found = None if self.registry.resolve(route) else self._socket_for(route)
+            if found is None:
+                return await endpoints.meta(raw)
+            return socket_meta(found[0].handler, self.settings.meta_max_age)
+
+        return meta
+
+    async def _websocket(self, websocket: WebSocket) -> None:
+        found = self._socket_for(websocket.path_params["route"])
+        if found is None:
+            await websocket.close(code=4404)
+            return
+        socket, kwargs = found
+        try:
+            request = socket_request(websocket, use_proxy_ip=self.settings.use_proxy_ip)
+        except Abort as error:  # a malformed query string
+            await websocket.close(code=4400, reason=error.description)
+            return
+        websocket.state.request = request
+        if socket.wants_request and "request" not in kwargs:
+            kwargs["request"] = request
+        await socket.handler(websocket, **kwargs)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -273,13 +308,17 @@ class ServiceApp:
     """The ASGI entry: the network guard, then action calls answered directly (the hot path,
     spared Starlette's routing and middleware), then Starlette for everything else."""
 
-    def __init__(self, app: Starlette, endpoints: Endpoints, settings: Settings) -> None:
+    def __init__(
+        self, app: Starlette, endpoints: Endpoints, settings: Settings, *, name: str = ""
+    ) -> None:
         self.app = app
         self.endpoints = endpoints
         self.settings = settings
+        self.name = name
         self.guarded = tuple(settings.base_url + path for path in GUARDED_PATHS)
         self.action_prefix = settings.base_url + PATH_ACTION
         self.warned = False
+        self.refusals = RefusalLog(settings.allowed_networks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -292,19 +331,25 @@ class ServiceApp:
             return
         # The router strips the server's root path: judge exactly what it will dispatch.
         path = route_path(scope)
-        if path.startswith(self.guarded) and not self._allowed(scope):
+        if path.startswith(self.guarded) and (refused := self._refused(scope)) is not None:
+            self.refusals.note(refused, path)
             if kind == "websocket":
                 await send({"type": "websocket.close", "code": 4404})
             else:
-                await NOT_FOUND(scope, receive, send)
+                response = refusal_response(refused, debug=self.settings.debug)
+                await response(scope, receive, send)
         elif kind == "http" and path.startswith(self.action_prefix):
             route = path[len(self.action_prefix) :]
             response = await self.endpoints.action(StarletteRequest(scope, receive), route)
             await response(scope, receive, send)
+        elif kind == "http" and is_root(path, self.settings.base_url):
+            response = welcome_response(StarletteRequest(scope), self.name, self.settings.base_url)
+            await response(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
-    def _allowed(self, scope: Scope) -> bool:
+    def _refused(self, scope: Scope) -> str | None:
+        """The caller's address when the guard refuses it, else None."""
         client = scope.get("client")
         peer = client[0] if client else None
         headers = Headers(scope=scope) if self.settings.use_proxy_ip else None
@@ -314,10 +359,10 @@ class ServiceApp:
             # The peer may be an address the caller wrote (the server started without a
             # lifespan, so it was not refused at start-up): refuse rather than guess.
             self._warn_rewritten(rewriter)
-            return False
+            return ""  # no address to name: that error line says what to change
         else:
             address = peer or ""
-        return _cached_allowed(address, self.settings.allowed_networks)
+        return None if _cached_allowed(address, self.settings.allowed_networks) else address
 
     def _warn_rewritten(self, rewriter: str) -> None:
         if not self.warned:
