@@ -24,7 +24,9 @@ PlugItError
 │   │       └── UpstreamBusy    every connection of the instance stayed busy
 │   ├── UpstreamTimeout         too slow (504)
 │   │   └── ConnectTimeout      could not even connect in time
-│   └── ProtocolViolation       answered, but not as the protocol says (502)
+│   ├── ProtocolViolation       answered, but not as the protocol says (502)
+│   ├── ServiceFailed           the action raised: a 500, its traceback in `detail` (DEBUG)
+│   └── ServiceRefused          the service's network guard refused this proxy (502)
 ├── PageError                   stop the page pipeline with an error page (pipeline.state)
 │   ├── LoginRequired           an anonymous user must sign in first (pipeline.access)
 │   └── ServiceFailure          a failed call's page, `detail` for staff (pipeline.errors)

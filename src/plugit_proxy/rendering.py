@@ -29,6 +29,7 @@ from plugit.exceptions import PlugItError
 from .config import LAYOUT_LEGACY, LAYOUT_MODERN
 from .fastrender import FastTemplate, compile_template
 from .tagcontext import INCLUDES_KEY, MISSING_KEY, SLOT_MARKER, USERS_KEY, Missing
+from .templatedebug import compile_location, render_location
 from .templatetags.plugit_tags import PlugitIncludeNode
 
 __all__ = [
@@ -69,11 +70,19 @@ class Rendered:
 
 
 class TemplateCompileError(PlugItError):
-    """A service template does not compile; the message says where."""
+    """A service template does not compile; the message says where, `detail` shows the lines."""
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class TemplateRenderError(PlugItError):
-    """A service template failed while rendering."""
+    """A service template failed while rendering; `detail` shows the lines (debug engines)."""
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 def build_engine(*, debug: bool = False, layout: str = LAYOUT_MODERN) -> Engine:
@@ -109,6 +118,7 @@ class Renderer:
             LAYOUT_MODERN: self.engine,
             LAYOUT_LEGACY: build_engine(layout=LAYOUT_LEGACY),
         }
+        self._debug_engines: dict[str, Engine] = {}  # made on the first debug compile
         self.max_templates = max_templates
         self._compiled: OrderedDict[tuple[str, str, str], Template] = OrderedDict()
         self._includes: weakref.WeakKeyDictionary[Template, frozenset[str]] = (
@@ -134,17 +144,27 @@ class Renderer:
         return compiled
 
     def compile(
-        self, key: tuple[str, str] | None, source: str, name: str, layout: str = LAYOUT_MODERN
+        self,
+        key: tuple[str, str] | None,
+        source: str,
+        name: str,
+        layout: str = LAYOUT_MODERN,
+        *,
+        debug: bool = False,
     ) -> Template:
-        """Compile `source` for `layout` (once per key); keep it in the LRU unless `key` is None."""
+        """Compile `source` for `layout` (once per key); keep it in the LRU unless `key` is None.
+
+        `debug` (development mode) compiles with Django's debug engine, which places an error
+        met while rendering on its line (templatedebug.py); it renders the same page, slower.
+        """
         compiled = None if key is None else self.cached(key, layout)
         if compiled is not None:
             return compiled
-        engine = self.engines[layout]
+        engine = self._debug_engine(layout) if debug else self.engines[layout]
         try:
             compiled = Template(source, origin=Origin(name), name=name, engine=engine)
         except TemplateSyntaxError as error:
-            raise TemplateCompileError(f"template {name} does not compile: {error}") from None
+            raise compile_error(name, source, error) from None
         self.fast_form(compiled)
         if key is None:
             return compiled
@@ -152,6 +172,12 @@ class Renderer:
         while len(self._compiled) > self.max_templates:
             self._compiled.popitem(last=False)
         return compiled
+
+    def _debug_engine(self, layout: str) -> Engine:
+        engine = self._debug_engines.get(layout)
+        if engine is None:
+            engine = self._debug_engines[layout] = build_engine(debug=True, layout=layout)
+        return engine
 
     def include_routes(self, template: Template) -> frozenset[str]:
         """List the routes `template` includes (its node tree is walked once, not per page)."""
@@ -256,12 +282,34 @@ def _render_pass(
         empty = {side.name: BlockNode(side.name, NodeList())}
         body = _render_with_blocks(template, fast, context, empty)
     except Exception as error:
-        raise TemplateRenderError(f"template {template.name} failed: {error!r}") from error
+        raise render_error(template, error) from error
     try:
         return Rendered(body, _render_with_blocks(template, fast, context, {side.name: side}, side))
     except Exception as error:  # a broken menu must not break the page
         logger.warning("block %s of template %s failed: %r", side.name, template.name, error)
         return Rendered(body)
+
+
+def compile_error(name: str, source: str, error: TemplateSyntaxError) -> TemplateCompileError:
+    """Name the template and the line that does not compile; `detail` shows the lines."""
+    found = compile_location(source, error)
+    if found is None:
+        return TemplateCompileError(f"template {name} does not compile: {error}")
+    line, lines = found
+    return TemplateCompileError(
+        f"template {name} does not compile (line {line}): {error}",
+        detail=f"{name}, line {line}:\n{lines}",
+    )
+
+
+def render_error(template: Template, error: Exception) -> TemplateRenderError:
+    """Name the template that failed; with a debug engine, `detail` shows where."""
+    message = f"template {template.name} failed: {error!r}"
+    found = render_location(error)
+    if found is None:
+        return TemplateRenderError(message)
+    name, line, lines = found
+    return TemplateRenderError(message, detail=f"{name}, line {line}:\n{lines}")
 
 
 def _render_with_blocks(

@@ -21,6 +21,7 @@ instance of the same project: an instance that dies costs no page.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import time
@@ -36,7 +37,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from plugit.exceptions import PlugItError
-from plugit.protocol import PATH_PING
+from plugit.protocol import ERROR_TRACEBACK_KEY, HEADER_GUARD_REFUSED, PATH_PING
 
 from .breaker import Breaker, Breakers, State
 from .bulkhead import Bulkheads, Full, Release
@@ -48,6 +49,8 @@ __all__ = [
     "CircuitOpen",
     "ConnectTimeout",
     "ProtocolViolation",
+    "ServiceFailed",
+    "ServiceRefused",
     "SingleFlight",
     "Upstream",
     "UpstreamAnswer",
@@ -71,14 +74,47 @@ _REPLAYABLE = frozenset({"GET", "HEAD"})
 
 
 class UpstreamError(PlugItError):
-    """A service could not give a usable answer; `status` is what the browser gets."""
+    """A service could not give a usable answer; `status` is what the browser gets.
+
+    `detail` is the service's own account, for developers (its traceback, for one): a page
+    shows it only in development mode or to platform administrators.
+    """
 
     status = 502
 
-    def __init__(self, message: str, *, url: str) -> None:
+    def __init__(self, message: str, *, url: str, detail: str = "") -> None:
         super().__init__(f"{message} ({url})")
         self.reason = message
         self.url = url
+        self.detail = detail
+
+
+class ServiceFailed(UpstreamError):
+    """The action raised: the service answered 500 (its traceback in `detail` with DEBUG)."""
+
+    status = 500
+
+
+class ServiceRefused(UpstreamError):
+    """The service's network guard refused this proxy's address (a 404 carrying the header
+    `X-Plugit-Guard-Refused`): a configuration mistake, not a missing page."""
+
+
+def refusal_reason(seen: str) -> str:
+    """Say who was refused and what to change, from the refusal header's value."""
+    try:
+        address = ipaddress.ip_address(seen.strip())
+    except ValueError:
+        return (
+            "the service refused this proxy's address (its network guard; the service's log "
+            "names the address): add it to the service's PI_ALLOWED_NETWORKS (config.py) "
+            "or PLUGIT_ALLOWED_NETWORKS (environment, comma separated)"
+        )
+    return (
+        f"the service refused this proxy's address, {address} (its network guard): add "
+        f"{address}/{address.max_prefixlen} to the service's PI_ALLOWED_NETWORKS (config.py) "
+        "or PLUGIT_ALLOWED_NETWORKS (environment, comma separated)"
+    )
 
 
 class UpstreamUnavailable(UpstreamError):
@@ -181,6 +217,22 @@ class UpstreamAnswer:
             ) from None
         except RecursionError:  # orjson stops at 1024 levels, json at the interpreter's limit
             raise ProtocolViolation("the answer's JSON is nested too deep", url=self.url) from None
+
+    def traceback(self) -> str:
+        """The traceback a DEBUG service sends in the JSON of a 500 (buffered), else ""."""
+        try:
+            data = self.json()
+        except ProtocolViolation:
+            return ""
+        found = data.get(ERROR_TRACEBACK_KEY) if isinstance(data, dict) else None
+        return found if isinstance(found, str) else ""
+
+    def guard_refusal(self) -> ServiceRefused | None:
+        """The error of a 404 from the service's network guard (`X-Plugit-Guard-Refused`)."""
+        seen = self.headers.get(HEADER_GUARD_REFUSED)
+        if self.status != 404 or seen is None:
+            return None
+        return ServiceRefused(refusal_reason(seen), url=self.url)
 
     def text(self) -> str:
         """Decode the body as UTF-8 text."""

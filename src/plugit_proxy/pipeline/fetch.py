@@ -17,13 +17,17 @@ async def fetch_protocol_call(
 ) -> tuple[UpstreamAnswer, str] | None:
     """GET `path` + `route` of the service: its answer and URL, None when it has none (4xx).
 
-    Any other answer that is not a 200 is a protocol violation (a 502 page).
+    Any other answer that is not a 200 is a protocol violation (a 502 page), and so is the
+    network guard's refusal (`ServiceRefused`: this proxy is not allowed, a 502 page).
     """
     base = runtime.upstream.pick(project)
     url = service_url(base, path, route)
     answer = await runtime.upstream.send(Request(method="GET", url=url, service=base))
     status = fetch_status(answer.status)
     if status == 404:
+        refused = answer.guard_refusal()
+        if refused is not None:
+            raise refused
         return None
     if status != 200:
         raise ProtocolViolation(f"the service answered {answer.status} to the {path} call", url=url)

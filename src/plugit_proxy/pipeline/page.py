@@ -9,7 +9,14 @@ from starlette.responses import Response
 from plugit.pagerules import answer_kind
 from plugit.protocol import Meta
 
-from ..upstream import UpstreamTimeout, UpstreamUnavailable
+from ..config import UpstreamConfig
+from ..upstream import (
+    ServiceFailed,
+    UpstreamAnswer,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from .access import check_access
 from .action import answer_json, call_action, user_params
 from .answer import decide, immediate_response, save_session
@@ -67,6 +74,8 @@ async def _run_action(page: Page, meta: Meta) -> tuple[Response | None, Any, dic
     try:
         decided = decide(page, answer)
         await save_session(page, decided.session)
+        if decided.outcome == "error":
+            await _check_failure(answer, decided.status, limits)
         headers = decided.passed
         response = immediate_response(page, decided, answer)
         if response is not None:
@@ -78,6 +87,23 @@ async def _run_action(page: Page, meta: Meta) -> tuple[Response | None, Any, dic
     # A HEAD answer has no body to judge (the SDK answers HEAD wherever GET is, bodiless).
     data = answer.json() if page.method == "HEAD" else answer_json(answer, answer_kind(meta))
     return _data_response(page, meta, data, answer.body, headers), data, headers
+
+
+async def _check_failure(answer: UpstreamAnswer, status: int, limits: UpstreamConfig) -> None:
+    """Raise what the service said of its failure: the guard's refusal, a DEBUG traceback."""
+    refused = answer.guard_refusal()
+    if refused is not None:
+        raise refused
+    if status != 500:
+        return
+    try:
+        await answer.buffer(limits.max_body, limits.timeout)
+    except UpstreamError:
+        return  # no account of it: the plain 500 page
+    detail = answer.traceback()
+    if detail:
+        last = detail.strip().splitlines()[-1]
+        raise ServiceFailed(f"the action failed: {last}", url=answer.url, detail=detail)
 
 
 def _data_response(

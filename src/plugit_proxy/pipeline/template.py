@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from hashlib import md5, sha256
+from urllib.parse import unquote
 
 from django.template.base import Template
 
 from plugit.exceptions import PlugItError
-from plugit.protocol import PATH_TEMPLATE
+from plugit.protocol import HEADER_TEMPLATE_FILE, PATH_TEMPLATE
 
 from ..config import Project
 from .fetch import fetch_protocol_call
@@ -53,8 +54,11 @@ async def _fresh(runtime: Runtime, project: Project, route: str) -> Template:
     fetched = await fetch_protocol_call(runtime, project, PATH_TEMPLATE, route)
     if fetched is None:
         raise not_found("This action's template is missing.")
-    source = fetched[0].text()
-    return runtime.renderer.compile(None, source, f"{project.key}:{route}", project.layout)
+    answer = fetched[0]
+    # The SDK names the template's file (an optional header): errors then say which file.
+    named = unquote(answer.headers.get(HEADER_TEMPLATE_FILE, ""))
+    name = f"{named} ({project.key}:{route})" if named else f"{project.key}:{route}"
+    return runtime.renderer.compile(None, answer.text(), name, project.layout, debug=True)
 
 
 async def _fetch(
