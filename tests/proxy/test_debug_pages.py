@@ -109,6 +109,7 @@ async def test_development_mode_shows_the_actions_traceback(
     page = await open_proxy(service.url, dev=True).get("/plugIt/crash")
     assert page.status_code == 500
     text = shown(page)
+    assert "The service failed while answering this page." in text
     assert "plugit-error-detail" in text
     assert "the action failed: ZeroDivisionError: division by zero" in text
     assert "Traceback (most recent call last):" in text
@@ -123,6 +124,7 @@ async def test_without_development_mode_the_traceback_stays_hidden(
     service = serve_service(debug=True)
     page = await open_proxy(service.url).get("/plugIt/crash")
     assert page.status_code == 500
+    assert "The service failed while answering this page." in page.text
     assert "plugit-error-detail" not in page.text
     assert "Traceback" not in page.text
     assert "ZeroDivisionError" not in page.text
