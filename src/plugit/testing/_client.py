@@ -13,7 +13,8 @@ action with the parameters and headers a proxy adds, and fetches the template: s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, Self, TypedDict, TypeVar, Unpack
 
@@ -24,6 +25,7 @@ from plugit.exceptions import PlugItError
 from plugit.protocol import DEFAULT_USER_FIELDS
 from plugit.simulation import ANONYMOUS, DEFAULT_ORGA, Orga, SimulatedUser
 from plugit.testing._flow import Files, Flow, Outgoing, Page, PageRequest, Params, page_flow
+from plugit.testing._socket import WebSocketTestSession, open_socket
 from plugit.testing._transport import BlockingASGITransport, asgi_transport
 
 HTTP = TypeVar("HTTP", httpx.Client, httpx.AsyncClient)
@@ -136,6 +138,7 @@ class _ClientBase(Generic[HTTP]):
             user_fields=user_fields,
         )
         self._http: HTTP = self._client(app, base_url, timeout)
+        self._app = app
 
     @classmethod
     def at(cls, url: str, **options: Unpack[ClientOptions]) -> Self:
@@ -182,6 +185,22 @@ class ServiceClient(_ClientBase[httpx.Client]):
     def post(self, path: str, **options: Unpack[CallOptions]) -> Page:
         """A browser POST (the proxy's parameters go in the form)."""
         return self.request("POST", path, **options)
+
+    @contextlib.contextmanager
+    def websocket(
+        self, path: str, **options: Unpack[CallOptions]
+    ) -> Iterator[WebSocketTestSession]:
+        """Open the service's WebSocket at `path` as the simulated proxy would (in-process).
+
+        A refusal of the route's access rules raises the close a browser gets:
+        `WebSocketDisconnect` with code 4403 (4404 when the route has no meta).
+        """
+        if self._app is None:
+            raise TypeError("websocket() needs an in-process client: ServiceClient(service)")
+        request = self.defaults.page_request("GET", path, options)
+        prefix = _service_prefix(self._app).rstrip("/")
+        with open_socket(self._app, self._http, prefix, request) as websocket:
+            yield websocket
 
     def close(self) -> None:
         """Close the connections."""

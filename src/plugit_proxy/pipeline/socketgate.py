@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from plugit.exceptions import PlugItError
 from plugit.pagerules import Pairs, browser_params
 from plugit.protocol import PATH_ACTION
 
@@ -58,13 +57,18 @@ class SocketTarget:
     headers: dict[str, str]
 
 
-class SocketRefused(PlugItError):
+@dataclass(frozen=True)
+class SocketRefused:
     """The browser's socket is closed with `code` and `reason` instead of being relayed."""
 
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(f"{code} {reason}")
-        self.code = code
-        self.reason = short_reason(reason)
+    code: int
+    reason: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", short_reason(self.reason))
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.reason}"
 
 
 def short_reason(reason: str) -> str:
@@ -111,8 +115,6 @@ async def admit(page: Page) -> SocketTarget:
 def refusal_of(error: BaseException, connect_timeout: float) -> SocketRefused:
     """The close code and reason a browser gets for what stopped its socket from opening."""
     match error:
-        case SocketRefused():
-            return error
         case LoginRequired():
             return SocketRefused(CLOSE_SIGN_IN, error.message)
         case PageError(status=403):
