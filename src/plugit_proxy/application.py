@@ -59,6 +59,7 @@ class ProxyApplication:
         from .csrf import CsrfConfig
         from .pipeline import PageHandler, Runtime
         from .pipeline.project import ProjectRegistry
+        from .pipeline.websocket import SocketHandler
         from .rendering import Renderer
         from .sessions import SessionManager
         from .staticfiles import StaticFiles
@@ -80,6 +81,7 @@ class ProxyApplication:
             config.projects
         )
         self.pages = PageHandler(self.runtime)
+        self.sockets = SocketHandler(self.pages)
         self.key_guesses = KeyGuesses.from_settings(cache)
         self.django: Any = get_asgi_application()
         self.static = StaticFiles()
@@ -113,6 +115,7 @@ class ProxyApplication:
             await self.prober.stop()
             self.prober = None
         await self.runtime.upstream.aclose()
+        await self.sockets.aclose()
         await self.runtime.cache.aclose()
         if self.mail_sender is not None:
             await self.mail_sender.stop()
@@ -143,8 +146,30 @@ class ProxyApplication:
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
             await self.guarded_http(scope, receive, send)
-        else:  # WebSockets come with a later issue
-            await send({"type": "websocket.close", "code": 1000})
+        elif scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Relay a socket under a project's mount (or on its origin); refuse any other."""
+        if not self.started:
+            await self.startup()
+        resolved = self._socket_project(scope)
+        if resolved is None or resolved[1].startswith(API_PREFIX):
+            await send({"type": "websocket.close", "code": 1008})  # an HTTP 403
+            return
+        await self.sockets(scope, receive, send, *resolved)
+
+    def _socket_project(self, scope: Scope) -> tuple[Project, str] | None:
+        """The project and route of a socket's path (on a project's origin: its own)."""
+        path: str = scope["path"]
+        if self.origins is None or self.platform is None:
+            return self.registry.resolve(path)
+        host, _ = host_and_port(header(scope, b"host"))
+        if not self.origins.is_project_host(host):
+            return None  # with origins, projects are served on theirs only
+        slug = self.origins.slug_of(host)
+        project = None if slug is None else self.platform.get(slug)
+        return None if project is None else (project, path)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.started:  # a server without lifespan support

@@ -407,6 +407,11 @@ def _upstream(env: Environment) -> UpstreamConfig:
             "PLUGIT_EJECT_MAX_BACKOFF", parse_seconds, default.eject_max_backoff
         ),
         stale_if_error=env.get("PLUGIT_STALE_IF_ERROR", seconds_or_off, default.stale_if_error),
+        ws_max_message=env.get("PLUGIT_WS_MAX_MESSAGE", parse_bytes, default.ws_max_message),
+        ws_idle_timeout=env.get("PLUGIT_WS_IDLE_TIMEOUT", seconds_or_off, default.ws_idle_timeout),
+        ws_connect_timeout=env.get(
+            "PLUGIT_WS_CONNECT_TIMEOUT", parse_seconds, default.ws_connect_timeout
+        ),
     )
 
 

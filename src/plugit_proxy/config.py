@@ -211,6 +211,12 @@ class UpstreamConfig:
     # limit); a call waits this many seconds for a slot, then is a 503.
     instance_connections: int = 20
     instance_queue_timeout: float = 1.0
+    # WebSockets (pipeline/websocket.py): the largest message either side may send, the
+    # seconds a socket may stay silent both ways (0: no limit), and the deadline for opening
+    # one (the session, the meta, the service's handshake).
+    ws_max_message: int = 1024 * 1024
+    ws_idle_timeout: float = 300.0
+    ws_connect_timeout: float = 10.0
 
 
 @dataclass(frozen=True, kw_only=True)
