@@ -21,7 +21,7 @@ from starlette.requests import Request as StarletteRequest
 
 from plugit.exceptions import Abort
 
-__all__ = ["FileUpload", "MissingParameter", "MultiDict", "Request", "read_request"]
+__all__ = ["FileUpload", "MissingParameter", "MultiDict", "Request", "parse_query", "read_request"]
 
 T = TypeVar("T")
 V = TypeVar("V")
