@@ -115,6 +115,12 @@ class HungListener:
             with contextlib.suppress(OSError):
                 self.requests.append(connection.recv(4096))
 
+    def release(self) -> None:
+        """Close the connections held so far (their callers see the connection fail)."""
+        held, self._held = self._held, []
+        for connection in held:
+            connection.close()
+
     @contextlib.contextmanager
     def running(self) -> Iterator[HungListener]:
         self._thread.start()
@@ -122,5 +128,4 @@ class HungListener:
             yield self
         finally:
             self.socket.close()
-            for connection in self._held:
-                connection.close()
+            self.release()
