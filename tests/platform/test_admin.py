@@ -154,7 +154,7 @@ def project_form(**values: Any) -> dict[str, Any]:
         "services-0-url": "http://quiz:8000",
         "services-0-position": "0",
     }
-    for prefix in ("projectmembership_set", "subscriptions"):
+    for prefix in ("routes", "projectmembership_set", "subscriptions"):
         data[f"{prefix}-TOTAL_FORMS"] = "0"
         data[f"{prefix}-INITIAL_FORMS"] = "0"
     data.update(values)

@@ -265,9 +265,10 @@ class ProjectService(models.Model):
     version = models.CharField(
         max_length=64,
         default=PRODUCTION,
+        blank=True,
         validators=[validate_version_name],
-        help_text="production, or the name of another version of the service (dev, canary...) "
-        "that the project's routes send some users to.",
+        help_text="production (or empty), or the name of another version of the service (dev, "
+        "canary...) that the project's routes send some users to.",
     )
     position = models.PositiveIntegerField(default=0)
 
@@ -282,6 +283,7 @@ class ProjectService(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.url = with_trailing_slash(self.url)
+        self.version = self.version.strip() or PRODUCTION
         super().save(*args, **kwargs)
 
 
