@@ -44,6 +44,14 @@ def edit_template_and_action(service: Path) -> None:
     code.write_text(code.read_text().replace(ACTION_WORDS, EDITED_ACTION_WORDS))
 
 
+def break_the_action(service: Path) -> None:
+    """Make the home page's action raise, as a slip in the code does."""
+    code = service / "service.py"
+    line = '    name = request.args.get("ebuio_u_first_name")'
+    assert line in code.read_text()
+    code.write_text(code.read_text().replace(line, "    1 / 0\n" + line))
+
+
 def shows_both_edits(text: str) -> bool:
     return EDITED_TEMPLATE_WORDS in text and EDITED_ACTION_WORDS in text
 
@@ -85,9 +93,12 @@ def test_dev_serves_the_service_behind_a_proxy_that_shows_every_edit(
         assert len(family) >= 4, "plugit dev, the service's reloader and server, the proxy"
         edit_template_and_action(service_dir)
         poll_until(lambda: httpx.get(url).text, shows_both_edits)
+        assert "Traceback" not in cmd.output  # the only one to come is the service's own
+        break_the_action(service_dir)  # the service runs with DEBUG: its traceback shows
+        page = poll_until(lambda: httpx.get(url).text, lambda text: "ZeroDivisionError" in text)
+        assert "service.py" in page, "the traceback names the service's own file"
         assert cmd.interrupt() == 0, cmd.output
         assert cmd.stdout.read_text().rstrip().endswith("PlugIt dev stopped."), cmd.output
-        assert "Traceback" not in cmd.output
         assert still_running(family | cmd.family()) == set(), cmd.output
 
 

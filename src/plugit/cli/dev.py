@@ -6,9 +6,10 @@ terminals, each a process of its own (in its own process group):
     plugit serve service:service --port 5000 --reload
     plugit proxy --service http://127.0.0.1:5000 --port 8000 --dev
 
-The first restarts the service when a `.py` or `.html` file changes; the second caches nothing,
-so the next page shows the change. This process only watches them: it prints the one URL to
-open once both answer, and stops both on Ctrl-C or SIGTERM, or when either ends by itself.
+The first restarts the service when a `.py` or `.html` file changes, with DEBUG on; the second
+caches nothing, so the next page shows the change, and shows an action's traceback. This
+process only watches them: it prints the one URL to open once both answer, and stops both on
+Ctrl-C or SIGTERM, or when either ends by itself.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -41,6 +42,9 @@ SERVICE_HOST = "127.0.0.1"  # the service's network guard lets loopback proxies 
 READY_TIMEOUT = 120.0  # the proxy's first start creates its database
 STOP_TIMEOUT = 10.0
 POLL_SECONDS = 0.1
+# The service runs with DEBUG, so that an action that raises sends its traceback to the
+# development proxy's error page (unless PLUGIT_DEBUG is set in this environment).
+DEBUG_ON = {"PLUGIT_DEBUG": "1"}
 
 
 def register(commands: Any) -> None:
@@ -99,7 +103,8 @@ def run_dev(
     children: list[Child] = []
     with _stop_signals_interrupt():
         try:
-            children.append(start("service", serve_command(target, service_port), service_url))
+            service = start("service", serve_command(target, service_port), service_url, DEBUG_ON)
+            children.append(service)
             if not wait_answering(children[0], children):
                 return 1
             children.append(start("proxy", proxy_command(service_url, host, port), proxy_url))
@@ -205,9 +210,15 @@ def browser_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/plugIt/"
 
 
-def start(name: str, command: Sequence[str], url: str) -> Child:
-    """Start `command` in its own process group, its output on this terminal."""
-    process = subprocess.Popen(command, start_new_session=True)
+def start(
+    name: str, command: Sequence[str], url: str, defaults: Mapping[str, str] | None = None
+) -> Child:
+    """Start `command` in its own process group, its output on this terminal.
+
+    `defaults` are environment variables the child gets unless this one sets them already.
+    """
+    environment = {**(defaults or {}), **os.environ}
+    process = subprocess.Popen(command, start_new_session=True, env=environment)
     return Child(name, process, url)
 
 
