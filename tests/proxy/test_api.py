@@ -55,6 +55,7 @@ CALLS_SHOWN = [
     ("GET", "orgas/"),
     ("GET", "members/"),
     ("POST", "mail/"),
+    ("POST", "instances/"),
 ]
 
 
