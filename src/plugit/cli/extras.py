@@ -13,7 +13,7 @@ from typing import Any
 __all__ = ["COMMANDS_NEEDING_EXTRAS", "add_missing_commands", "proxy_installed"]
 
 # The modules of the proxy extra that its commands import first.
-PROXY_MODULES = ("django", "channels", "aiohttp")
+PROXY_MODULES = ("django", "aiohttp")
 
 # Each command that needs an extra, and the extras to install for it.
 COMMANDS_NEEDING_EXTRAS = {
