@@ -211,6 +211,12 @@ class UpstreamConfig:
     # limit); a call waits this many seconds for a slot, then is a 503.
     instance_connections: int = 20
     instance_queue_timeout: float = 1.0
+    # Shadow versions (pipeline/shadow.py): each copy has this deadline; at most this many
+    # copies are in flight per process (more are dropped, and counted); unsafe methods are
+    # copied to the versions named here (or marked `shadow_unsafe`) only.
+    shadow_timeout: float = 5.0
+    shadow_in_flight: int = 20
+    shadow_unsafe: tuple[str, ...] = ()
     # WebSockets (pipeline/websocket.py): the largest message either side may send, the
     # seconds a socket may stay silent both ways (0: no limit), and the deadline for opening
     # one (the session, the meta, the service's handshake).

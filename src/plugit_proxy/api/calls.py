@@ -47,6 +47,12 @@ CALLS: tuple[ApiCall, ...] = (
         "Sends a mail on the platform's behalf (form fields sender, subject, message, dests "
         "repeated, html_message, optional response_id to route replies back); answers {}.",
     ),
+    ApiCall(
+        "POST",
+        "instances/",
+        'Hosted platform: registers an instance of the service ({"url", "version"} in JSON) '
+        "or refreshes its heartbeat; DELETE deregisters it (docs/routing.md).",
+    ),
 )
 
 

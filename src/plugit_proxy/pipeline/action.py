@@ -35,6 +35,7 @@ from plugit.protocol import (
 
 from ..upstream import ProtocolViolation, Request, UpstreamAnswer
 from .access import visitor
+from .shadow import pending_copy
 from .state import Page, PageError
 from .urls import service_url
 
@@ -137,7 +138,11 @@ async def call_action(
     request = Request(
         method=method, url=url, params=query, headers=headers, data=data, stream=True, service=base
     )
-    return await upstream.send(request)
+    pending = pending_copy(page, request)  # None unless the project has a shadow version
+    answer = await upstream.send(request)
+    if pending is not None:
+        pending.answered(answer)
+    return answer
 
 
 async def request_body(
