@@ -41,6 +41,7 @@ ORIGINAL_STYLE = """{% extends "plugIt/base.html" %}
   <div class="panel panel-default"><div class="panel-body">{{ text }}</div></div>
 </div>{% endblock %}
 """
+PAGE_HELPER = "/static/plugit_proxy/plugit.js"  # plugit.socket(), in every layout
 BLOCK_MARKS = [
     "<title>title-block",
     'id="css-block"',
@@ -104,6 +105,7 @@ async def test_legacy_layout_loads_jquery_then_bootstrap_3_then_the_page_scripts
 ) -> None:
     html = await page_in("legacy", proxy_factory, service)
     assert script_sources(html) == [
+        PAGE_HELPER,
         "/static/jquery/jquery.min.js",
         "/static/bootstrap3/js/bootstrap.min.js",
     ]
@@ -121,10 +123,23 @@ async def test_modern_layout_is_bootstrap_5_without_jquery(
     proxy_factory: ProxyFactory, service: LiveServer
 ) -> None:
     html = await page_in("modern", proxy_factory, service)
-    assert script_sources(html) == ["/static/bootstrap/js/bootstrap.bundle.min.js"]
+    assert script_sources(html) == [PAGE_HELPER, "/static/bootstrap/js/bootstrap.bundle.min.js"]
     assert "/static/bootstrap/css/bootstrap.min.css" in html
     assert "data-bs-toggle" in html
     assert "jquery" not in html.lower()
+
+
+@pytest.mark.parametrize("layout", ["modern", "legacy"])
+async def test_both_layouts_give_pages_the_socket_helper(
+    proxy_factory: ProxyFactory, service: LiveServer, layout: str
+) -> None:
+    """`plugit.socket` (static/plugit_proxy/plugit.js), told the service's mount."""
+    html = await page_in(layout, proxy_factory, service)
+    assert f'<script src="{PAGE_HELPER}" data-plugit-base="/plugIt/"></script>' in html
+    client = proxy_factory(service.url, live=True, layout=layout).client
+    helper = await client.get(PAGE_HELPER)
+    assert helper.status_code == 200
+    assert "window.plugit.socket = socket;" in helper.text
 
 
 async def test_legacy_assets_are_served_from_the_packages(
@@ -171,6 +186,7 @@ async def test_a_legacy_project_shows_its_error_pages_in_the_legacy_layout(
     assert response.status_code == 404
     html = response.text
     assert script_sources(html) == [
+        PAGE_HELPER,
         "/static/jquery/jquery.min.js",
         "/static/bootstrap3/js/bootstrap.min.js",
     ]

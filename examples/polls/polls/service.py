@@ -29,6 +29,7 @@ from plugit.utils import (
     user_info,
 )
 
+from .live import LiveResults, serve_live_results
 from .models import CHOICE_MAX_LENGTH, QUESTION_MAX_LENGTH, Choice, Database, Poll, Vote
 
 HERE = Path(__file__).resolve().parent
@@ -53,20 +54,27 @@ def load_settings() -> Settings:
 
 service = Service("polls", root=HERE, settings=load_settings())
 
-# The database of the service running the current action (set around each call, below).
+# The database and the live results of the service running the current action (set around
+# each call, below).
 _database: ContextVar[Database] = ContextVar("polls_database")
+_live: ContextVar[LiveResults] = ContextVar("polls_live")
 
 
 def use_database(target: Service, database: Database) -> None:
-    """Make `database` the one `db()` opens while `target` runs an action."""
+    """Make `database` the one `db()` opens while `target` runs an action; serve its live
+    results (the socket `live/<poll id>`) to the pages of this process."""
+    live = LiveResults()
 
     @target.interceptor
     async def provide_database(call: ActionCall, call_next: CallNext) -> Any:
-        token = _database.set(database)
+        tokens = _database.set(database), _live.set(live)
         try:
             return await call_next()
         finally:
-            _database.reset(token)
+            _database.reset(tokens[0])
+            _live.reset(tokens[1])
+
+    serve_live_results(target, live, lambda poll_id: read_counts(database, poll_id))
 
 
 def db() -> Session:
@@ -75,7 +83,8 @@ def db() -> Session:
 
 
 def create_service(database_url: str | None = None) -> Service:
-    """A polls service on its own database (by default `POLLS_DATABASE_URL`), tables created."""
+    """A polls service on its own database (by default `POLLS_DATABASE_URL`), tables created,
+    with its own live results."""
     database = Database(database_url)
     database.create_tables()
     fresh = Service("polls", root=HERE, settings=service.settings)
@@ -204,6 +213,7 @@ def vote(request: Request, pollId: int) -> Any:
                 **menu_data(session),
             }
         cast_vote(session, poll, choice, user)
+    _live.get().publish(pollId, read_counts(_database.get(), pollId) or {})
     return PlugItRedirect(f"show/{pollId}")
 
 
@@ -300,6 +310,17 @@ def voters(request: Request, pollId: int) -> dict[str, Any]:
             "total": sum(len(choice.votes) for choice in poll.choices),
             **menu_data(session),
         }
+
+
+def read_counts(database: Database, poll_id: int) -> dict[str, Any] | None:
+    """What a live results page redraws: each choice's votes and share, and the total."""
+    with database.session() as session:
+        poll = session.get(Poll, poll_id)
+        if poll is None:
+            return None
+        data = results(get_poll(session, poll_id))
+    choices = [{key: c[key] for key in ("id", "votes", "percent")} for c in data["choices"]]
+    return {"poll": poll_id, "total": data["total"], "choices": choices}
 
 
 @service.action("/results/<int:pollId>.json")
