@@ -27,11 +27,13 @@ from plugit.interceptors import ActionCall, Handler
 from plugit.protocol import (
     ERROR_TRACEBACK_KEY,
     HEADER_META_EXPIRE,
+    HEADER_REQUEST_ID,
     HEADER_TEMPLATE_FILE,
     PROTOCOL_VERSION,
 )
 from plugit.registry import ActionRegistry
 from plugit.request import Request, read_request
+from plugit.requestid import done_serving, serving_request
 from plugit.responses import json_response, to_response
 from plugit.settings import Settings
 from plugit.templates import TemplateStore
@@ -178,6 +180,7 @@ class Endpoints:
             return refused
         if raw.method == "OPTIONS" and cors and "OPTIONS" not in spec.methods:
             return Response(status_code=200, headers=cors)
+        serving = serving_request(raw.headers.get(HEADER_REQUEST_ID, ""))  # for log lines
         try:
             request = await self._read(raw)
             result = await self.handler(ActionCall(request, spec, kwargs))
@@ -186,6 +189,7 @@ class Endpoints:
             where = f"({spec.name} on {raw.method} {raw.scope['path']})"
             response = failure_response(error, "the action", where, debug=self.settings.debug)
         finally:
+            done_serving(serving)
             await raw.close()
         if cors:
             response.headers.update(cors)

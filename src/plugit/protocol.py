@@ -33,6 +33,7 @@ __all__ = [
     "HEADER_REDIRECT",
     "HEADER_REDIRECT_NO_PREFIX",
     "HEADER_REMOTE_ADDR",
+    "HEADER_REQUEST_ID",
     "HEADER_SESSION_PREFIX",
     "HEADER_SET_SESSION_PREFIX",
     "HEADER_TEMPLATE_FILE",
@@ -94,6 +95,8 @@ HEADER_GUARD_REFUSED: Final = "X-Plugit-Guard-Refused"
 HEADER_TEMPLATE_FILE: Final = "X-Plugit-Template-File"
 # In the JSON body of an action's 500, with DEBUG: the service's traceback text.
 ERROR_TRACEBACK_KEY: Final = "traceback"
+# On every call (meta, template, action, media) and every browser answer: the request's id.
+HEADER_REQUEST_ID: Final = "X-Request-ID"
 
 # -- Headers the proxy sends with a call -----------------------------------------------------
 HEADER_REMOTE_ADDR: Final = "X-Plugit-Remote-Addr"

@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect
 from starlette.requests import Request as StarletteRequest
 
 from plugit.exceptions import Abort
+from plugit.protocol import HEADER_REQUEST_ID
 
 __all__ = ["FileUpload", "MissingParameter", "MultiDict", "Request", "parse_query", "read_request"]
 
@@ -161,6 +162,11 @@ class Request:
     def url(self) -> str:
         """The full URL the proxy called."""
         return str(self._raw.url)
+
+    @property
+    def request_id(self) -> str:
+        """The id of the browser's request the proxy sent (`X-Request-ID`), "" without one."""
+        return self.headers.get(HEADER_REQUEST_ID, "")
 
     @property
     def cookies(self) -> dict[str, str]:

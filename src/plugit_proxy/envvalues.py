@@ -11,6 +11,7 @@ given by the command line win over the environment, and a blank variable is unse
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ __all__ = [
     "parse_database_url",
     "parse_int",
     "parse_list",
+    "parse_networks",
     "parse_port",
     "parse_seconds",
     "parse_url",
@@ -122,6 +124,22 @@ def parse_bytes(name: str, value: str) -> int:
 def parse_list(name: str, value: str) -> tuple[str, ...]:
     """Read a comma-separated list (blanks around items dropped, empty items skipped)."""
     return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def parse_networks(name: str, value: str) -> tuple[str, ...]:
+    """Read a comma-separated list of networks (CIDR, IPv4 or IPv6; a lone address is a /32).
+
+    `none` is the empty list.
+    """
+    if value.strip().lower() == "none":
+        return ()
+    networks = []
+    for item in parse_list(name, value):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise _refuse(name, item, "a network", "e.g. 10.0.0.0/8, 127.0.0.1, ::1/128") from None
+    return tuple(networks)
 
 
 def parse_url(name: str, value: str, *, schemes: Iterable[str] = ("http", "https")) -> str:

@@ -25,13 +25,16 @@ import asyncio
 import copy
 import logging
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # uvicorn[standard]
 
-from .conf import Configuration, export_flags
+from .conf import Configuration, export_flags, set_metrics_dir
+from .logformat import FILTER, handler_settings
 
 __all__ = [
     "HEAD_TIMEOUT",
@@ -71,6 +74,7 @@ def serve_application(config: Configuration) -> None:
     count = server.workers or os.cpu_count() or 1
     if count > 1:
         export_flags(config)
+        _fresh_metrics_dir(server.data_dir / "metrics")
     # Django's LOGGING prints the proxy's lines; the root logger `plugit`'s command line set up
     # would print each a second time in this process (uvicorn's workers start without one).
     logging.getLogger("plugit_proxy").propagate = False
@@ -80,19 +84,31 @@ def serve_application(config: Configuration) -> None:
         port=server.port,
         workers=count if count > 1 else None,
         **server_options(),  # header size and arrival deadline, keep-alive, no proxy headers
-        # One log line per request costs a worker several percent of its time: opt-in.
-        access_log=server.access_log,
-        log_config=log_config(server.log_level),
+        # The access log is the application's (requestlog.py): the same in every mode.
+        access_log=False,
+        log_config=log_config(server.log_level, server.log_format),
         log_level=None,  # the levels are log_config's
     )
 
 
-def log_config(level: str) -> dict[str, Any]:
+def _fresh_metrics_dir(folder: Path) -> None:
+    """Empty the workers' metrics folder (a previous run's numbers must not count) and use it."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    set_metrics_dir(folder)  # before uvicorn spawns the workers, which inherit it
+
+
+def log_config(level: str, log_format: str = "text") -> dict[str, Any]:
     """uvicorn's logging set-up with its life-cycle lines kept for `debug`, access lines at `level`.
 
+    Its lines carry the request's id, and are JSON objects with `log_format` "json".
     A dictionary, not a logger tweak: uvicorn applies it in each worker process it spawns.
     """
     config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"request": FILTER}
+    config["handlers"]["default"]["filters"] = ["request"]
+    if log_format == "json":
+        config["formatters"]["default"] = handler_settings(log_format)
     upper = level.upper()
     quiet = "DEBUG" if upper == "DEBUG" else max(upper, "WARNING", key=_severity)
     config["loggers"]["uvicorn"]["level"] = quiet

@@ -39,10 +39,12 @@ from yarl import URL
 from plugit.exceptions import PlugItError
 from plugit.protocol import ERROR_TRACEBACK_KEY, HEADER_GUARD_REFUSED, PATH_PING
 
+from . import metrics
 from .breaker import Breaker, Breakers, State
 from .bulkhead import Bulkheads, Full, Release
 from .config import Project, UpstreamConfig
 from .health import Health
+from .requestcontext import CURRENT, with_request_id
 
 __all__ = [
     "BodyStream",
@@ -364,7 +366,7 @@ class Upstream:
         Out of rotation, busy, or its route's circuit open: a 503 at once, without calling.
         """
         try:
-            return await self._guarded(request)
+            return await self._measured(request)
         except (UpstreamUnavailable, ConnectTimeout) as error:
             if isinstance(error, UpstreamBusy) or not _replayable(request):
                 raise
@@ -374,7 +376,28 @@ class Upstream:
                 raise
             logger.info("retrying %s on %s: %s", request.url, other, error.reason)
             url = other + request.url.removeprefix(request.service)
-            return await self._guarded(replace(request, url=url, service=other))
+            return await self._measured(replace(request, url=url, service=other))
+
+    async def _measured(self, request: Request) -> UpstreamAnswer:
+        """`_guarded`, counted (metrics.py): time to the answer, calls in flight, failures."""
+        record = CURRENT.get()
+        project = "" if record is None else record.project
+        service = request.service
+        if record is not None:
+            record.service = service  # for the access log
+        kind = metrics.kind_of(request.url[len(service) :])
+        metrics.upstream_started(project, service)
+        started = time.perf_counter()
+        failure: str | None = "cancelled"
+        try:
+            answer = await self._guarded(request)
+            failure = None
+            return answer
+        except UpstreamError as error:
+            failure = _failure_reason(error)
+            raise
+        finally:
+            metrics.upstream_call(project, service, kind, time.perf_counter() - started, failure)
 
     async def _guarded(self, request: Request) -> UpstreamAnswer:
         """Make the call unless the instance is out or the route's circuit open (503s)."""
@@ -435,8 +458,11 @@ class Upstream:
                 page = self.breakers.route(service, route, create=alive is False)
             if page is None:
                 return False
-        was_open = page.state is State.OPEN
+        was_open, before = page.state is State.OPEN, page.state
         page.done(admitted, alive, started)
+        record = CURRENT.get()
+        project = "" if record is None else record.project
+        metrics.breaker_changed(project, service, before.value, page.state.value)
         if alive:
             self.breakers.settle(service, route)
         return not was_open and page.state is State.OPEN
@@ -495,7 +521,7 @@ class Upstream:
                     request.method,
                     url,
                     params=request.params or None,
-                    headers=request.headers,
+                    headers=with_request_id(request.headers),
                     data=request.data,
                     allow_redirects=False,
                     timeout=self._timeout,
@@ -526,6 +552,25 @@ class Upstream:
             raise UpstreamUnavailable(
                 f"the connection to the service failed: {error}", url=request.url
             ) from None
+
+
+def _failure_reason(error: UpstreamError) -> str:
+    """The metrics' word for a failed call (a bounded set)."""
+    match error:
+        case UpstreamBusy():
+            return "busy"
+        case CircuitOpen():
+            return "open"
+        case ConnectTimeout():
+            return "connect_timeout"
+        case UpstreamTimeout():
+            return "timeout"
+        case UpstreamUnavailable():
+            return "unavailable"
+        case ProtocolViolation():
+            return "protocol"
+        case _:
+            return "refused" if isinstance(error, ServiceRefused) else "error"
 
 
 def _replayable(request: Request) -> bool:

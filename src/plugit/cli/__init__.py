@@ -11,6 +11,7 @@ from plugit.cli import check, demo, dev, new, serve
 from plugit.cli.extras import add_missing_commands, proxy_installed
 from plugit.cli.parser import CommandParser, version_line
 from plugit.exceptions import PlugItError
+from plugit.requestid import RequestIdFilter
 
 __all__ = ["build_parser", "main"]
 
@@ -42,7 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; errors are one clear line on stderr, never a traceback."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s%(request_tag)s: %(message)s"
+    )
+    for handler in logging.getLogger().handlers:  # an action's lines name its request's id
+        handler.addFilter(RequestIdFilter())
     args = build_parser().parse_args(argv)
     try:
         result = args.handler(args)

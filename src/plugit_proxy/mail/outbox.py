@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import metrics
 from . import tokens
 from .conf import MailSettings, mail_settings
 from .form import MailForm, control_character
@@ -176,6 +177,7 @@ class _Pass:
         """Mark `message` failed for good."""
         _finish(message, {"status": Status.FAILED, "last_error": problem[:2000]})
         self.report.failed.append(message.pk)
+        metrics.mail_failed(given_up=True)
         logger.error(
             "mail %s failed for good after %d tries: %s", message.pk, message.attempts, problem
         )
@@ -191,6 +193,7 @@ class _Pass:
             message, {"status": Status.QUEUED, "next_attempt_at": later, "last_error": _text(error)}
         )
         self.report.retried.append(message.pk)
+        metrics.mail_failed(given_up=False)
         logger.warning(
             "mail %s not sent (try %d), retrying in %s: %s",
             message.pk,

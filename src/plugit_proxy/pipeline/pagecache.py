@@ -23,6 +23,7 @@ from django.template.base import Template
 
 from plugit.protocol import Meta
 
+from .. import metrics
 from ..rendering import include_routes
 from ..tagcontext import SLOT_MARKER
 from .access import restricted
@@ -144,6 +145,13 @@ async def cached_page(page: Page, key: str | None) -> tuple[str, str] | None:
     return stale_page(page)
 
 
+def count_lookup(page: Page, key: str | None, found: tuple[str, str] | None) -> None:
+    """Count a cacheable page's lookup: a hit, or a miss (a stale render is no hit)."""
+    if key is not None:
+        fresh = found is not None and not page.extras.get("stale")
+        metrics.page_cache(page.project.key, "hit" if fresh else "miss")
+
+
 def stale_page(page: Page) -> tuple[str, str] | None:
     """The expired render `cached_page` found, marked stale; None when there was none."""
     found = page.extras.get(STALE_KEY)
@@ -152,6 +160,7 @@ def stale_page(page: Page) -> tuple[str, str] | None:
     body, marker = found
     page.extras[STALE_KEY] = None
     page.extras["stale"] = True
+    metrics.page_cache(page.project.key, "stale")
     if _HEADER_SLOT in body:
         return body.replace(_HEADER_SLOT, _HEADER_SLOT + STALE_NOTE, 1), marker
     return STALE_NOTE + body, marker

@@ -20,6 +20,7 @@ import aiohttp
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from .. import metrics
 from ..config import Project
 from ..https import scheme_of
 from .handler import PageHandler
@@ -93,10 +94,12 @@ class SocketHandler:
             await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": refusal.code, "reason": refusal.reason})
             return
+        metrics.socket_opened(project.key)
         try:
             await send({"type": "websocket.accept", "subprotocol": service.protocol})
             await relay(receive, send, service, self.limits)
         finally:
+            metrics.socket_closed(project.key)
             if not service.closed:
                 await service.close()
 

@@ -19,7 +19,7 @@ PLATFORM_MODE = PLATFORM
 
 def platform_configuration(**flags: Any) -> Configuration:
     """The platform's configuration: `flags` (by variable name), the environment, defaults."""
-    return load_configuration({**flags, "PLUGIT_MODE": PLATFORM_MODE, "PLUGIT_ACCESS_LOG": True})
+    return load_configuration({**flags, "PLUGIT_MODE": PLATFORM_MODE})  # access log: on
 
 
 def serve(*, host: str | None, port: int | None, workers: int | None) -> int:
