@@ -220,6 +220,17 @@ def test_readyz_answers_through_nginx(shape: Shape) -> None:
     assert answer.status_code == 200, answer.text
 
 
+def test_metrics_are_not_served_through_nginx(shape: Shape) -> None:
+    # The processes allow their loopback, and nginx calls them from there.
+    direct = httpx.get(f"http://127.0.0.1:{shape.processes[0].port}/metrics", timeout=30)
+    assert direct.status_code == 200
+    with shape.client() as client:
+        for path in ("/metrics", "//metrics", "/%6Detrics", "/metrics?format=text"):
+            url = httpx.URL(shape.url + path)  # absolute: "//metrics" is no host name
+            assert url.raw_path.split(b"?")[0] == path.split("?")[0].encode()
+            assert client.get(url).status_code == 403, path
+
+
 def test_a_sign_in_survives_its_process_being_killed_and_the_other_serves_on(
     shape: Shape,
 ) -> None:
