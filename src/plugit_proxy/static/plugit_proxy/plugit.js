@@ -2,7 +2,8 @@
  * one of the service's `@service.websocket` routes through the proxy, and opens it again
  * (waiting 0.5 s, 1 s, 2 s, ... up to 30 s, with some jitter) whenever it closes, until the
  * page calls `close()` or the proxy refuses it for good (4401, 4403, 4404: a new try would be
- * refused the same way).
+ * refused the same way). The delays start again from 0.5 s once a socket has worked (a
+ * message received, or open for 10 s).
  *
  *   const live = plugit.socket("live/3", {json: true, onmessage: (data) => draw(data)});
  *   live.send({hello: 1});  // sent as JSON when it is open, dropped otherwise
@@ -16,6 +17,7 @@
   var script = document.currentScript;
   var mount = (script && script.getAttribute("data-plugit-base")) || "/";
   var REFUSED = [4401, 4403, 4404];
+  var STEADY = 10000;  // ms open: the socket worked
 
   function socketUrl(route) {
     var url = new URL(/^[a-z]+:|^\//i.test(route) ? route : mount + route, window.location.href);
@@ -45,11 +47,14 @@
       timer = null;
       var ws = new WebSocket(url);
       handle.socket = ws;
+      var openedAt = null;
+      var heard = false;
       ws.onopen = function (event) {
-        handle.attempts = 0;
+        openedAt = Date.now();
         call("onopen", event);
       };
       ws.onmessage = function (event) {
+        heard = true;
         var data = event.data;
         if (options.json) {
           try {
@@ -66,6 +71,9 @@
           handle.closed = true;
           return;
         }
+        // A socket that opens and closes at once (the proxy's answer when the service is
+        // down) keeps backing off; one that worked for a while starts again from the first.
+        if (heard || (openedAt !== null && Date.now() - openedAt > STEADY)) handle.attempts = 0;
         var delay = Math.min(longest, first * Math.pow(2, handle.attempts));
         handle.attempts += 1;
         timer = window.setTimeout(open, delay * (0.8 + 0.4 * Math.random()));
