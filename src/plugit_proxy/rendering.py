@@ -210,11 +210,57 @@ class Renderer:
         side_block: str | None = None,
     ) -> Rendered:
         """Render `template`, and its own block `side_block` apart; fetch what tags need first."""
+        side = find_block(template, side_block) if side_block else None
+        fast = self.fast_form(template)
+        return await self._passes(
+            lambda context: _render_pass(template, fast, context, side),
+            data,
+            set(self.include_routes(template)),
+            fetch_includes,
+            fetch_users,
+        )
+
+    async def render_side(
+        self,
+        template: Template,
+        side_block: str,
+        data: Mapping[str, Any],
+        *,
+        fetch_includes: IncludeFetcher,
+        fetch_users: UserFetcher,
+    ) -> str:
+        """Render only `template`'s own block `side_block` ("" without one): an error's menu.
+
+        Only what the block itself includes is fetched; a failure raises TemplateRenderError.
+        """
+        side = find_block(template, side_block)
+        if side is None:
+            return ""
+        fast = self.fast_form(template)
+
+        def one_pass(context: Context) -> Rendered:
+            try:
+                return Rendered(
+                    _render_with_blocks(template, fast, context, {side_block: side}, side)
+                )
+            except Exception as error:
+                raise render_error(template, error) from error
+
+        rendered = await self._passes(one_pass, data, set(), fetch_includes, fetch_users)
+        return rendered.body
+
+    async def _passes(
+        self,
+        render_pass: Callable[[Context], Rendered],
+        data: Mapping[str, Any],
+        wanted_includes: set[str],
+        fetch_includes: IncludeFetcher,
+        fetch_users: UserFetcher,
+    ) -> Rendered:
+        """Render until the tags miss nothing (or MAX_RENDER_PASSES): fetch, render, repeat."""
         includes: dict[str, Template | None] = {}
         users: dict[str, Mapping[str, Any] | None] = {}
-        wanted_includes = set(self.include_routes(template))
         wanted_users: set[str] = set()
-        side = find_block(template, side_block) if side_block else None
         for _ in range(MAX_RENDER_PASSES):
             await _fetch(wanted_includes, includes, fetch_includes)
             await _fetch(wanted_users, users, fetch_users)
@@ -232,7 +278,7 @@ class Renderer:
                     MISSING_KEY: missing,
                 }
             )
-            output = _render_pass(template, self.fast_form(template), context, side)
+            output = render_pass(context)
             if not missing:
                 return output
             wanted_includes = missing.includes - includes.keys()

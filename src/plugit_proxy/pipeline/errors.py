@@ -43,8 +43,13 @@ def error_response(
     *,
     kind: str = "page",
     layout: str = LAYOUT_MODERN,
+    menu: str = "",
 ) -> Response:
-    """Answer `error` in `layout`, the way the page would have answered (`page`, `bare`, `json`)."""
+    """Answer `error` in `layout`, the way the page would have answered (`page`, `bare`, `json`).
+
+    `menu` is the failed page's side block (menu.py `error_menu`): it goes in after the error
+    page's render cache, which holds only what every viewer of that error shares.
+    """
     if error.status == 304:
         return Response(status_code=304)
     detail = _detail(error) if shows_detail(runtime, page) else ""
@@ -56,7 +61,7 @@ def error_response(
     home = page.project.mount if page is not None else "/"
     html = _error_html(runtime, error, detail, layout, home)
     if kind == "page":
-        html = finish_html(runtime, page, html, layout=layout)
+        html = finish_html(runtime, page, html, menu, layout=layout)
     else:
         html = apply_slots(html, {"header": "", "menu": ""})
     return Response(html, status_code=error.status, media_type="text/html")

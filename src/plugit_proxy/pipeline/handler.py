@@ -25,6 +25,7 @@ from .access import LoginRequired
 from .action import close_form, read_form
 from .errors import error_response, failure_page
 from .media import MEDIA_PREFIX, serve_media
+from .menu import error_menu
 from .page import serve_page
 from .proxymode import serve_proxied
 from .state import Page, PageError, Runtime
@@ -55,7 +56,7 @@ class PageHandler:
             page = await self._open(request, project, route)
             response = await self._dispatch(page)
         except Exception as error:  # every failure is a page, never a traceback
-            response = self._failure(page, project, request, error)
+            response = await self._failure(page, project, request, error)
         if page is not None:
             try:
                 await self.runtime.sessions.save(page.session, response)
@@ -135,7 +136,7 @@ class PageHandler:
             logger.warning("CSRF refusal on %s %s: %s", page.method, request.url.path, reason)
             raise PageError(403, "Forbidden", f"CSRF verification failed: {reason}.")
 
-    def _failure(
+    async def _failure(
         self, page: Page | None, project: Project, request: Request, error: Exception
     ) -> Response:
         kind = page.extras.get("kind", "page") if page is not None else "page"
@@ -159,8 +160,13 @@ class PageHandler:
             case _:
                 logger.exception("unexpected failure on %s", where)
                 problem = PageError(500, "Proxy error", "The proxy failed to build this page.")
+        menu = ""
+        if page is not None and kind == "page" and problem.status != 304:
+            menu = await error_menu(page, error)  # the failed page's own, when it has one
         try:
-            return error_response(self.runtime, page, problem, kind=kind, layout=project.layout)
+            return error_response(
+                self.runtime, page, problem, kind=kind, layout=project.layout, menu=menu
+            )
         except Exception:
             logger.exception("could not render the error page for %s", where)
             return Response(f"{problem.status} {problem.title}", status_code=problem.status)

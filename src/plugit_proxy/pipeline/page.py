@@ -20,7 +20,7 @@ from ..upstream import (
 from .access import check_access
 from .action import answer_json, call_action, user_params
 from .answer import decide, immediate_response, save_session
-from .menu import menu_block, with_menu
+from .menu import keep_for_errors, menu_block, with_menu
 from .meta import get_meta
 from .pagecache import cached_page, page_cache_key, stale_headers, stale_page, store_page
 from .render import csrf_marker, finish_html, render_action, use_csrf_marker
@@ -36,6 +36,7 @@ async def serve_page(page: Page) -> Response:
     meta = await get_meta(runtime, page.project, page.route)
     kind = page.extras["kind"] = answer_kind(meta)
     check_access(meta, page.identity, page.remote_addr, page.project.orga_mode)
+    keep_for_errors(page, meta)  # its error page may show its menu now
     user_params(page, meta)  # a configuration error shows before anything is called
     key = await page_cache_key(page, meta) if kind in {"page", "bare"} else None
     cached = await cached_page(page, key)
@@ -54,6 +55,7 @@ async def serve_page(page: Page) -> Response:
     if response is not None:
         return response
     template = await get_template(runtime, page.project, page.route, meta["template_tag"])
+    keep_for_errors(page, meta, template)
     # A page without the layout (no_template) has no side menu.
     side_block = menu_block(page) if kind == "page" else None
     rendered = await render_action(page, template, data, side_block=side_block)
