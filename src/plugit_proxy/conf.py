@@ -232,7 +232,7 @@ def load_configuration(
         cache=_cache(env),
         security=_security(env, server),
         standalone=_standalone(env),
-        upstream=_upstream(env),
+        upstream=_upstream(env, dev=server.dev),
         mail=_mail(env),
         platform=_platform(env),
         flags=given,
@@ -377,8 +377,10 @@ def _items(env: Environment, name: str, separator: str, *aliases: str) -> tuple[
     )
 
 
-def _upstream(env: Environment) -> UpstreamConfig:
-    default = UpstreamConfig()
+def _upstream(env: Environment, *, dev: bool = False) -> UpstreamConfig:
+    # Development mode: the service restarts on each edit (refused for a moment), so by
+    # default nothing takes its only instance out of rotation nor opens a route's circuit.
+    default = UpstreamConfig(eject_after=0, breaker_failures=0) if dev else UpstreamConfig()
     seconds_or_off = partial(parse_seconds, positive=False)  # 0: off
     return UpstreamConfig(
         connect_timeout=env.get(

@@ -20,7 +20,7 @@ CONDITIONAL = ("If-None-Match", "If-Modified-Since")
 
 
 async def serve_media(page: Page) -> Response:
-    """Stream one media file, with its type and caching headers."""
+    """Stream one media file, with its type and caching headers (development mode: no-store)."""
     if page.method not in {"GET", "HEAD"}:
         return Response("Method not allowed", status_code=405, media_type="text/plain")
     path = page.route[len(MEDIA_PREFIX) :]
@@ -39,6 +39,8 @@ async def serve_media(page: Page) -> Response:
         )
     )
     passed = {name: answer.headers[name] for name in PASSED if name in answer.headers}
+    if page.runtime.config.dev:  # an edited file shows on the next reload, whatever was said
+        passed["Cache-Control"] = "no-store"
     if answer.status == 304:
         answer.close()
         return Response(status_code=304, headers=passed)
