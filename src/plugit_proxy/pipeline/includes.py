@@ -10,7 +10,7 @@ from typing import Any
 from django.template.base import Template
 
 from ..identity import user_context
-from ..upstream import UpstreamError
+from ..upstream import ServiceRefused, UpstreamError
 from .meta import get_meta
 from .state import Page, PageError
 from .template import get_template
@@ -37,6 +37,8 @@ async def _one_include(page: Page, route: str) -> Template | None:
         checked_route(route)
         meta = await get_meta(page.runtime, page.project, route)
         return await get_template(page.runtime, page.project, route, meta.get("template_tag", ""))
+    except ServiceRefused:  # this proxy's address refused: a 502 saying so, not a blank part
+        raise
     except (PageError, UpstreamError) as error:
         logger.warning(
             "plugitInclude %r of %s failed: %s", route, page.project.service_urls[0], error

@@ -88,6 +88,9 @@ async def serve_proxied(page: Page) -> Response:
 
 
 async def _respond(page: Page, answer: UpstreamAnswer) -> Response:
+    refused = answer.guard_refusal()  # not a missing page: this proxy's address (a 502)
+    if refused is not None:
+        raise refused
     await store_session(page, answer)
     headers = passed_headers(answer)
     if answer.status == 304:
