@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from django.core.cache.backends.base import BaseCache
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .api.auth import KeyGuesses, authorised, refuse, split_key
 from .config import Project, ProxyConfig
@@ -27,6 +27,7 @@ from .heap import freeze_heap
 from .https import HttpsPolicy
 from .identity import IdentityProvider
 from .platform.origins import host_and_port
+from .requestlog import note_page
 
 if TYPE_CHECKING:
     from .pipeline.project import ProjectRegistry
@@ -38,6 +39,7 @@ __all__ = ["API_PREFIX", "SCOPE_PROJECT", "SCOPE_RUNTIME", "ProxyApplication", "
 logger = logging.getLogger("plugit_proxy")
 
 API_PREFIX = "/ebuio_api/"
+OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # before any project or Django
 SCOPE_RUNTIME = "plugit.runtime"
 SCOPE_PROJECT = "plugit.project"
 
@@ -91,7 +93,22 @@ class ProxyApplication:
         self.started = False
         from .bodylimit import BodyLimit
 
-        self.guarded_http = BodyLimit.from_settings(self._http)  # 413, 408 before anything reads
+        self.guarded_http: ASGIApp = BodyLimit.from_settings(self._http)  # 413, 408 first
+        self._observe(cache)
+
+    def _observe(self, cache: BaseCache) -> None:
+        """Health probes, metrics, request ids and the access log (docs/operating-a-platform.md)."""
+        from .conf import current_configuration
+        from .metricsview import MetricsView
+        from .readiness import Readiness
+        from .requestlog import RequestLog
+
+        server = current_configuration().server
+        self.readiness = Readiness(cache)
+        self.metrics = MetricsView(token=server.metrics_token, networks=server.metrics_networks)
+        self.guarded_http = RequestLog(
+            self.guarded_http, trust_ids=server.trust_request_id, access_log=server.access_log
+        )
 
     async def startup(self) -> None:
         """Open the upstream pool in the running loop; load the layout templates."""
@@ -111,12 +128,14 @@ class ProxyApplication:
         """Close the upstream pool and the cache's async connections."""
         if self.platform is not None:
             await self.platform.stop()
+        await self.pages.shadows.stop()  # the shadow copies' last counts
         if self.prober is not None:
             await self.prober.stop()
             self.prober = None
         await self.runtime.upstream.aclose()
         await self.sockets.aclose()
         await self.runtime.cache.aclose()
+        self.readiness.close()
         if self.mail_sender is not None:
             await self.mail_sender.stop()
             self.mail_sender = None
@@ -175,6 +194,8 @@ class ProxyApplication:
         if not self.started:  # a server without lifespan support
             await self.startup()
         path: str = scope["path"]
+        if path in OPS_PATHS and await self._ops(scope, receive, send, path):
+            return
         own_send = send  # what Django does not answer (it adds its own security headers)
         if self.https.active:
             secured = await self.https.apply(scope, receive, send)
@@ -195,6 +216,7 @@ class ProxyApplication:
                     return
                 await self.pages(scope, receive, own_send, project, route)
                 return
+            note_page(project.key, API_PREFIX)  # its metrics and log lines: the project's
             api_scope = await self._api_scope(scope, project, route, send)
             if api_scope is None:  # refused: a wrong key, or too many of them
                 return
@@ -207,6 +229,22 @@ class ProxyApplication:
             await self.static.serve(static_file, scope, receive, own_send)
             return
         await self.django({**scope, SCOPE_RUNTIME: self.runtime}, receive, send)
+
+    async def _ops(self, scope: Scope, receive: Receive, send: Send, path: str) -> bool:
+        """Answer the probes (on any host) and `/metrics` (not on a project's origin)."""
+        if path == "/healthz":
+            from .readiness import alive
+
+            await alive(scope, receive, send)
+        elif path == "/readyz":
+            await self.readiness(scope, receive, send)
+        elif self.origins is not None and self.origins.is_project_host(
+            host_and_port(header(scope, b"host"))[0]
+        ):
+            return False  # a project's own `/metrics` page
+        else:
+            await self.metrics(scope, receive, send)
+        return True
 
     async def _api_scope(
         self, scope: Scope, project: Project, route: str, send: Send

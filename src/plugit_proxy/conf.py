@@ -45,6 +45,7 @@ from .envvalues import (
     parse_database_url,
     parse_int,
     parse_list,
+    parse_networks,
     parse_port,
     parse_seconds,
     parse_url,
@@ -69,7 +70,9 @@ __all__ = [
     "install_configuration",
     "load_configuration",
     "load_mail_commands",
+    "metrics_dir",
     "secret_from",
+    "set_metrics_dir",
 ]
 
 FLAGS_VARIABLE = "PLUGIT_FLAGS"
@@ -77,6 +80,8 @@ STANDALONE = "standalone"
 PLATFORM = "platform"
 MODES = (STANDALONE, PLATFORM)
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own name
 EMAIL_VERIFICATION = ("mandatory", "optional", "none")
 DEFAULT_CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
@@ -95,6 +100,12 @@ class ServerConfig:
     workers: int | None = None  # None: one per core
     access_log: bool = False
     log_level: str = "info"
+    log_format: str = "text"  # `json`: one JSON object per line
+    # Take the front proxy's X-Request-ID instead of making one (requestcontext.py).
+    trust_request_id: bool = False
+    # Who may read /metrics: a Bearer token, or an address in these networks (metricsview.py).
+    metrics_token: str = ""
+    metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     debug: bool = False
     # Development mode (`plugit dev`, `plugit proxy --dev`): nothing cached (meta, templates,
     # pages), and error pages show the service's addresses, errors and tracebacks.
@@ -196,6 +207,10 @@ class PlatformConfig:
     projects_domain: str = ""
     api_key_failures: int = 20
     api_key_window: int = 60
+    # Self-registered instances (plugit_proxy.registry): gone after `registry_ttl` seconds
+    # without a heartbeat; served only once approved when `registry_approval` is on.
+    registry_ttl: float = 30.0
+    registry_approval: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -264,13 +279,21 @@ def export_flags(config: Configuration) -> None:
 def _server(env: Environment) -> ServerConfig:
     public = env.get("PLUGIT_PUBLIC_URL", parse_url, "").rstrip("/")
     workers = env.get("PLUGIT_WORKERS", parse_int, 0)
+    mode = env.get("PLUGIT_MODE", partial(parse_choice, choices=MODES), STANDALONE)
     return ServerConfig(
-        mode=env.get("PLUGIT_MODE", partial(parse_choice, choices=MODES), STANDALONE),
+        mode=mode,
         host=env.text("PLUGIT_HOST", "127.0.0.1").strip() or "127.0.0.1",
         port=env.get("PLUGIT_PORT", parse_port, 8000),
         workers=workers or None,
-        access_log=env.get("PLUGIT_ACCESS_LOG", parse_bool, False),
+        # The platform logs every request unless told not to; `plugit proxy` only when told.
+        access_log=env.get("PLUGIT_ACCESS_LOG", parse_bool, mode == PLATFORM),
         log_level=env.get("PLUGIT_LOG_LEVEL", partial(parse_choice, choices=LOG_LEVELS), "info"),
+        log_format=env.get("PLUGIT_LOG_FORMAT", partial(parse_choice, choices=LOG_FORMATS), "text"),
+        trust_request_id=env.get("PLUGIT_TRUST_REQUEST_ID", parse_bool, False),
+        metrics_token=env.text("PLUGIT_METRICS_TOKEN").strip(),
+        metrics_networks=env.get(
+            "PLUGIT_METRICS_NETWORKS", parse_networks, ServerConfig.metrics_networks
+        ),
         debug=env.get("PLUGIT_DEBUG", parse_bool, False),
         dev=env.get("PLUGIT_DEV", parse_bool, False),
         use_i18n=env.get("PLUGIT_USE_I18N", parse_bool, False),
@@ -409,6 +432,11 @@ def _upstream(env: Environment, *, dev: bool = False) -> UpstreamConfig:
             "PLUGIT_EJECT_MAX_BACKOFF", parse_seconds, default.eject_max_backoff
         ),
         stale_if_error=env.get("PLUGIT_STALE_IF_ERROR", seconds_or_off, default.stale_if_error),
+        shadow_timeout=env.get("PLUGIT_SHADOW_TIMEOUT", parse_seconds, default.shadow_timeout),
+        shadow_in_flight=env.get(
+            "PLUGIT_SHADOW_IN_FLIGHT", partial(parse_int, minimum=1), default.shadow_in_flight
+        ),
+        shadow_unsafe=_items(env, "PLUGIT_SHADOW_UNSAFE", ","),
         ws_max_message=env.get("PLUGIT_WS_MAX_MESSAGE", parse_bytes, default.ws_max_message),
         ws_idle_timeout=env.get("PLUGIT_WS_IDLE_TIMEOUT", seconds_or_off, default.ws_idle_timeout),
         ws_connect_timeout=env.get(
@@ -449,6 +477,8 @@ def _platform(env: Environment) -> PlatformConfig:
         projects_domain=domain,
         api_key_failures=env.get("PLUGIT_API_KEY_FAILURES", parse_int, 20),
         api_key_window=env.get("PLUGIT_API_KEY_WINDOW", partial(parse_int, minimum=1), 60),
+        registry_ttl=env.get("PLUGIT_REGISTRY_TTL", parse_seconds, 30.0),
+        registry_approval=env.get("PLUGIT_REGISTRY_APPROVAL", parse_bool, False),
     )
 
 
@@ -503,6 +533,16 @@ def load_mail_commands(
         receive_port=env.get("PLUGIT_MAIL_RECEIVE_PORT", parse_int, d.receive_port),
         receive_lmtp=env.get("PLUGIT_MAIL_RECEIVE_LMTP", parse_bool, False),
     )
+
+
+def metrics_dir() -> str:
+    """The folder of the worker processes' metrics files, "" with one process."""
+    return os.environ.get(METRICS_DIR_VARIABLE, "")
+
+
+def set_metrics_dir(folder: Path) -> None:
+    """Make the worker processes started from now on write their metrics to `folder`."""
+    os.environ[METRICS_DIR_VARIABLE] = str(folder)
 
 
 def secret_from(variable: str) -> str | None:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from plugit_proxy.assets import legacy_static_dirs
 from plugit_proxy.conf import current_configuration
+from plugit_proxy.logformat import django_logging
 from plugit_proxy.mail.emailurl import parse_email_url
 from plugit_proxy.setup import prepare_data_dir
 
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "plugit_proxy.mail",
+    "plugit_proxy.registry.apps.RegistryConfig",
 ]
 AUTH_USER_MODEL = "platform.User"
 
@@ -240,18 +242,8 @@ LANGUAGE_CODE = "en"
 # a ~900 µs page render (bench/proxy_profile.py). PLUGIT_USE_I18N=1 turns them back on.
 USE_I18N = _SERVER.use_i18n
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {
-        "plugit_proxy": {
-            "handlers": ["console"],
-            "level": _SERVER.log_level.upper(),
-        },
-    },
-}
+# Text or JSON lines (PLUGIT_LOG_FORMAT), each line with its request's id (logformat.py).
+LOGGING = django_logging(_SERVER.log_level, _SERVER.log_format)
 
 # -- The proxy itself (plugit_proxy.fromsettings hands these to the pipeline) ----------------
 _STANDALONE = _CONFIG.standalone

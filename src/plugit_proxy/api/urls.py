@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import re_path
 
+from ..registry import api as registry_api
 from . import listing, views
 
 app_name = "plugit_api"
@@ -16,4 +17,5 @@ urlpatterns = [
     re_path(r"^orgas/?$", views.orgas),
     re_path(r"^members/?$", views.members),
     re_path(r"^mail/?$", views.mail),
+    re_path(r"^instances/?$", registry_api.instances),
 ]

@@ -9,11 +9,13 @@ else reads what kind of failure it was, and a link back to the project's start p
 from __future__ import annotations
 
 import json
+from html import escape
 
 from starlette.responses import Response
 
 from ..config import LAYOUT_MODERN
 from ..rendering import TemplateCompileError, TemplateRenderError, apply_slots
+from ..requestcontext import current_id
 from ..upstream import CircuitOpen, ProtocolViolation, UpstreamError, UpstreamTimeout
 from .render import finish_html
 from .state import Page, PageError, Runtime
@@ -55,11 +57,13 @@ def error_response(
     detail = _detail(error) if shows_detail(runtime, page) else ""
     if kind == "json":
         answer = {"error": error.title, "message": error.message, "status": error.status}
+        if request_id := current_id():
+            answer["request_id"] = request_id
         if detail:
             answer["detail"] = detail
         return Response(json.dumps(answer), status_code=error.status, media_type="application/json")
     home = page.project.mount if page is not None else "/"
-    html = _error_html(runtime, error, detail, layout, home)
+    html = _with_request_id(_error_html(runtime, error, detail, layout, home))
     if kind == "page":
         html = finish_html(runtime, page, html, menu, layout=layout)
     else:
@@ -75,8 +79,20 @@ def unknown_project(runtime: Runtime, platform_home: str) -> Response:
         "plugIt/header.html",
         {"platform_name": runtime.config.platform_name, "base_url": platform_home, "bare": True},
     )
-    html = apply_slots(html, {"header": header, "menu": ""})
+    html = apply_slots(_with_request_id(html), {"header": header, "menu": ""})
     return Response(html, status_code=404, media_type="text/html")
+
+
+def _with_request_id(html: str) -> str:
+    """Put this request's id in an error page (after its render cache: each page has its own)."""
+    request_id = current_id()
+    shown = ""
+    if request_id:
+        shown = (
+            '<p class="plugit-error-request small text-body-secondary">Request id: '
+            f"<code>{escape(request_id)}</code> (quote it when you report this problem)</p>"
+        )
+    return apply_slots(html, {"request_id": shown})
 
 
 def _detail(error: PageError) -> str:

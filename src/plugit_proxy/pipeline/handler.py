@@ -19,7 +19,9 @@ from ..config import Project
 from ..csrf import SAFE_METHODS, CsrfState, UnsafeRequest
 from ..forwarded import forwarded_client
 from ..https import scheme_of, tls_proxy_header
+from ..registry.shadowstats import ShadowTally
 from ..rendering import TemplateCompileError, TemplateRenderError
+from ..requestlog import note_page
 from ..upstream import UpstreamError
 from .access import LoginRequired
 from .action import close_form, read_form
@@ -28,6 +30,7 @@ from .media import MEDIA_PREFIX, serve_media
 from .menu import error_menu
 from .page import serve_page
 from .proxymode import serve_proxied
+from .shadow import ShadowCopier
 from .state import Page, PageError, Runtime
 from .switchers import SWITCHERS
 from .urls import checked_route
@@ -46,10 +49,13 @@ class PageHandler:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.tls_proxy = tls_proxy_header()
+        upstream = runtime.config.upstream
+        self.shadows = ShadowCopier(runtime.upstream, upstream, ShadowTally())
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, project: Project, route: str
     ) -> None:
+        note_page(project.key, route)  # for the access log and the metrics
         request = Request(scope, receive)
         page: Page | None = None
         try:
@@ -70,6 +76,7 @@ class PageHandler:
         finally:
             if page is not None:
                 await close_form(page)
+                self.shadows.after_answer(page)  # the answer is sent: copies cost it nothing
 
     async def _open(self, request: Request, project: Project, route: str) -> Page:
         runtime = self.runtime

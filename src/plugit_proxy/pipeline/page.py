@@ -22,7 +22,14 @@ from .action import answer_json, call_action, user_params
 from .answer import decide, immediate_response, save_session
 from .menu import keep_for_errors, menu_block, with_menu
 from .meta import get_meta
-from .pagecache import cached_page, page_cache_key, stale_headers, stale_page, store_page
+from .pagecache import (
+    cached_page,
+    count_lookup,
+    page_cache_key,
+    stale_headers,
+    stale_page,
+    store_page,
+)
 from .render import csrf_marker, finish_html, render_action, use_csrf_marker
 from .state import Page
 from .template import get_template
@@ -40,6 +47,7 @@ async def serve_page(page: Page) -> Response:
     user_params(page, meta)  # a configuration error shows before anything is called
     key = await page_cache_key(page, meta) if kind in {"page", "bare"} else None
     cached = await cached_page(page, key)
+    count_lookup(page, key, cached)
     if cached is not None:
         body, marker = cached
         use_csrf_marker(page, marker)

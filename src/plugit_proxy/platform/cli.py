@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,21 @@ def register(commands: Any) -> None:
     )
     serve.set_defaults(handler=_serve)
 
+    status = actions.add_parser(
+        "status",
+        help="list every project's versions and instances, with their health",
+        description="List every project, its versions and instances: configured ones, and "
+        "those registered by `plugit serve --register` (approved or pending, last heartbeat), "
+        "with the health the platform's processes share.",
+    )
+    status.add_argument(
+        "--metrics-url",
+        help="print the status page's lines instead: with the numbers (calls, failures, "
+        "latency, breakers, requests, outbox) of the running process whose /metrics this is, "
+        "e.g. http://127.0.0.1:8001/metrics (PLUGIT_METRICS_TOKEN is sent when set)",
+    )
+    status.set_defaults(handler=_status)
+
 
 def _apply(args: argparse.Namespace) -> int:
     from plugit_proxy.platform.apply import apply_file
@@ -52,3 +68,16 @@ def _serve(args: argparse.Namespace) -> int:
     from plugit_proxy.platform.serve import serve
 
     return serve(host=args.host, port=args.port, workers=args.workers)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from plugit_proxy.platform.apply import _setup_django
+
+    _setup_django()
+    if args.metrics_url:
+        from plugit_proxy.platform.statusboard import print_board
+
+        return print_board(args.metrics_url, sys.stdout, sys.stderr)
+    from plugit_proxy.registry.status import print_status
+
+    return print_status()

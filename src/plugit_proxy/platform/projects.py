@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Prefetch, Q
 
 from plugit.exceptions import ConfigurationError
 
@@ -29,6 +29,7 @@ from ..config import (
     ServiceVersion,
     check_routing,
 )
+from ..registry.instances import live_approved, registry_signature
 from ..versionrouting import parse_rule, versions_from_pairs
 from . import models
 from .origins import is_label
@@ -58,7 +59,7 @@ def project_config(row: models.Project, *, own_origin: bool = False) -> HostedPr
     if own_origin and not is_label(row.slug):
         logger.warning("project %s is not served: its slug is no DNS label", row.slug)
         return None
-    urls = tuple(service.url for service in row.services.all() if service.version == PRODUCTION)
+    urls = tuple(url for version, url in _instances(row) if version == PRODUCTION)
     allowed = frozenset(orga.pk for orga in row.allowed_organisations.all())
     menu = (row.menu_action or "").strip() or None
     versions, rules = _routing(row)
@@ -89,11 +90,7 @@ def project_config(row: models.Project, *, own_origin: bool = False) -> HostedPr
 
 def _routing(row: models.Project) -> tuple[tuple[ServiceVersion, ...], tuple[RouteRule, ...]]:
     """Read a project's other versions and its routes; bad routes are logged and dropped."""
-    pairs = tuple(
-        (service.version, service.url)
-        for service in row.services.all()
-        if service.version != PRODUCTION
-    )
+    pairs = tuple((version, url) for version, url in _instances(row) if version != PRODUCTION)
     shadows = row.shadow_versions if isinstance(row.shadow_versions, list) else []
     try:
         versions = versions_from_pairs(pairs, tuple(map(str, shadows)), where="shadow_versions")
@@ -112,9 +109,19 @@ def _routing(row: models.Project) -> tuple[tuple[ServiceVersion, ...], tuple[Rou
     return versions, rules
 
 
+def _instances(row: models.Project) -> tuple[tuple[str, str], ...]:
+    """The (version, URL) of each instance: configured, then registered (live, approved)."""
+    configured = [(service.version, service.url) for service in row.services.all()]
+    registered = [(i.version, i.url) for i in getattr(row, "live_instances", ())]
+    return tuple(dict.fromkeys(configured + registered))
+
+
 def load_projects(*, own_origins: bool = False) -> dict[str, HostedProject]:
     """Read every servable project from the database (sync: call it off the event loop)."""
-    rows = models.Project.objects.prefetch_related("services", "routes", "allowed_organisations")
+    live = Prefetch("registered_instances", live_approved(), to_attr="live_instances")
+    rows = models.Project.objects.prefetch_related(
+        "services", "routes", "allowed_organisations", live
+    )
     found = (project_config(row, own_origin=own_origins) for row in rows)
     return {project.key: project for project in found if project is not None}
 
@@ -140,7 +147,14 @@ def signature() -> tuple[Any, ...]:
     allowed = models.Project.allowed_organisations.through.objects.aggregate(
         n=Count("pk"), last=Max("pk")
     )
-    return (*projects.values(), *services.values(), *routes.values(), *allowed.values())
+    registered = registry_signature()  # self-registered instances come, go and expire
+    return (
+        *projects.values(),
+        *services.values(),
+        *routes.values(),
+        *allowed.values(),
+        registered,
+    )
 
 
 class PlatformProjects:
