@@ -36,7 +36,7 @@ from .switchers import SWITCHERS
 from .urls import checked_route
 from .version import route_version
 
-__all__ = ["PageHandler"]
+__all__ = ["PageHandler", "check_visibility"]
 
 logger = logging.getLogger("plugit_proxy.pipeline")
 
@@ -59,7 +59,7 @@ class PageHandler:
         request = Request(scope, receive)
         page: Page | None = None
         try:
-            page = await self._open(request, project, route)
+            page = await self.open_page(request, project, route)
             response = await self._dispatch(page)
         except Exception as error:  # every failure is a page, never a traceback
             response = await self._failure(page, project, request, error)
@@ -78,7 +78,7 @@ class PageHandler:
                 await close_form(page)
                 self.shadows.after_answer(page)  # the answer is sent: copies cost it nothing
 
-    async def _open(self, request: Request, project: Project, route: str) -> Page:
+    async def open_page(self, request: Request, project: Project, route: str) -> Page:
         runtime = self.runtime
         session = runtime.sessions.load(request.cookies)
         identity = await runtime.identities.identify(session, project)
@@ -103,7 +103,7 @@ class PageHandler:
         checked_route(page.route)
         if page.project.requires_https and scheme_of(page.request, self.tls_proxy) != "https":
             return RedirectResponse(str(page.request.url.replace(scheme="https")), 301)
-        _check_visibility(page)
+        check_visibility(page)
         await route_version(page)
         if page.method not in SAFE_METHODS:  # before the switchers: one of them takes POSTs
             await self._check_csrf(page)
@@ -179,7 +179,7 @@ class PageHandler:
             return Response(f"{problem.status} {problem.title}", status_code=problem.status)
 
 
-def _check_visibility(page: Page) -> None:
+def check_visibility(page: Page) -> None:
     """Apply the project's visibility (`public`: each page's own rules decide)."""
     visibility = page.project.visibility
     if visibility == "public":

@@ -20,7 +20,7 @@ from ..csrf import CsrfConfig, UnsafeRequest
 from ..upstream import UpstreamError
 from .access import LoginRequired, check_access
 from .action import orga_params, protocol_headers, proxy_mode_headers, user_params
-from .handler import _check_visibility
+from .handler import check_visibility
 from .meta import get_meta
 from .state import Page, PageError
 from .urls import checked_route, service_url
@@ -96,7 +96,7 @@ def origin_refusal(csrf: CsrfConfig, origin: str | None, host: str, secure: bool
 async def admit(page: Page) -> SocketTarget:
     """Apply the page's rules to a socket; give the service's socket to open, or raise."""
     checked_route(page.route)
-    _check_visibility(page)
+    check_visibility(page)
     await route_version(page)
     if page.project.proxy_mode:  # no meta: the user travels in headers, as its pages do
         added = orga_params(page)

@@ -85,7 +85,7 @@ class SocketHandler:
             return
         try:
             async with asyncio.timeout(self.connect_timeout):
-                page = await self.pages._open(request, project, route)
+                page = await self.pages.open_page(request, project, route)
                 target = await admit(page)
                 service = await self._connect(target, scope.get("subprotocols") or [])
         except Exception as error:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["apply_file"]
+__all__ = ["apply_file", "setup_django"]
 
 EXIT_OK = 0
 EXIT_DATABASE = 1
@@ -32,7 +32,7 @@ def apply_file(
     """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    _setup_django()
+    setup_django()
     from django.db import DatabaseError
 
     from ..firststart import migrate_database
@@ -60,7 +60,7 @@ def apply_file(
     return EXIT_OK
 
 
-def _setup_django() -> None:
+def setup_django() -> None:
     """Set Django up, unless the caller (a test, a management command) already has."""
     from django.apps import apps
 

@@ -71,9 +71,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from plugit_proxy.platform.apply import _setup_django
+    from plugit_proxy.platform.apply import setup_django
 
-    _setup_django()
+    setup_django()
     if args.metrics_url:
         from plugit_proxy.platform.statusboard import print_board
 
