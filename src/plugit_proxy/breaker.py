@@ -16,6 +16,10 @@ health.py's business (connection failures and probes), not a breaker's.
 Route breakers are made on a route's first timeout and dropped when it answers again, and at
 most `max_routes` are kept (the oldest go first): random paths cannot grow memory.
 
+The metrics count every change of state (`plugit_breaker_transitions`; the upstream client
+reports those its calls make, a breaker the move to half-open when its cool-down ends) and
+the breakers not closed (`plugit_breakers_open`; one dropped while open is taken off).
+
 A failure counts only when the breaker's peer has not answered anything since that call
 started: one hung action times out many calls at once, but they are one verdict, not many.
 The clock is injectable (tests drive it by hand).
@@ -27,6 +31,9 @@ import enum
 import logging
 import time
 from collections.abc import Callable
+
+from . import metrics
+from .requestcontext import CURRENT
 
 __all__ = ["Breaker", "Breakers", "State"]
 
@@ -47,10 +54,19 @@ class Breaker:
     """The circuit of one instance or route (not thread-safe: one event loop owns it)."""
 
     def __init__(
-        self, url: str, *, failures: int, cooldown: float, clock: Clock, what: str = "page"
+        self,
+        url: str,
+        *,
+        failures: int,
+        cooldown: float,
+        clock: Clock,
+        what: str = "page",
+        project: str = "",
+        instance: str = "",
     ) -> None:
         self.url = url
         self.what = what  # for the log: "page" (a route)
+        self.project, self.instance = project, instance  # the metrics' labels
         self.threshold = failures
         self.cooldown = cooldown
         self._clock = clock
@@ -78,6 +94,7 @@ class Breaker:
         """Let a call through: give the state it goes in as (to pass to `done`), or None."""
         if self.state is State.OPEN and self._cooled_down():
             self.state = State.HALF_OPEN
+            metrics.breaker_changed(self.project, self.instance, "open", "half-open")
         if self.state is State.CLOSED:
             return State.CLOSED
         if self.state is State.HALF_OPEN and not self._trial:
@@ -155,8 +172,9 @@ class Breakers:
         breaker = self._routes.get(key)
         if breaker is None and create:
             while len(self._routes) >= self.max_routes:
-                del self._routes[next(iter(self._routes))]  # the oldest
-            breaker = self._routes[key] = self._breaker(url + route, "page")
+                oldest = self._routes.pop(next(iter(self._routes)))
+                metrics.breaker_dropped(oldest.project, oldest.instance, oldest.state.value)
+            breaker = self._routes[key] = self._breaker(url, route)
         return breaker
 
     def settle(self, url: str, route: str) -> None:
@@ -165,7 +183,14 @@ class Breakers:
         if breaker is not None and breaker.idle:
             del self._routes[(url, route)]
 
-    def _breaker(self, url: str, what: str) -> Breaker:
+    def _breaker(self, url: str, route: str) -> Breaker:
+        record = CURRENT.get()  # made while serving a request: the project it is for
         return Breaker(
-            url, failures=self.failures, cooldown=self.cooldown, clock=self._clock, what=what
+            url + route,
+            failures=self.failures,
+            cooldown=self.cooldown,
+            clock=self._clock,
+            what="page",
+            project="" if record is None else record.project,
+            instance=url,
         )

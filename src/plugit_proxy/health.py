@@ -7,8 +7,10 @@ after its backoff (the first `eject_backoff` seconds, doubled on each new failur
 `max_backoff`): by the prober, or by a live call when no prober runs; an answer puts it back.
 
 Every verdict (ejected, back, refused) carries its wall-clock time: verdicts are shared with
-the platform's other processes (healthshare.py), and the latest one wins. The clock is
-injectable; nothing here does I/O.
+the platform's other processes (healthshare.py), and the latest one wins. Each change of
+status shows in the metrics (`plugit_instance_state`, and the verdicts reached here in
+`plugit_instance_transitions`: metrics.py), labelled with the projects the instance serves.
+The clock is injectable; nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import enum
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from . import metrics
 
 __all__ = ["Health", "Instance", "Status", "Verdict"]
 
@@ -57,6 +61,7 @@ class Instance:
     backoff: float = 0.0
     verdict_at: float = 0.0
     reason: str = ""
+    projects: set[str] = field(default_factory=set)  # the keys of the projects it serves
 
     @property
     def out(self) -> bool:
@@ -88,12 +93,16 @@ class Health:
         # prober of this process does it).
         self.live_trials = True
 
-    def know(self, urls: Iterable[str]) -> None:
-        """Start following these instances (the prober probes the new ones first)."""
+    def know(self, urls: Iterable[str], project: str = "") -> None:
+        """Start following these instances of `project` (the prober probes new ones first)."""
         for url in urls:
-            if url not in self._instances:
-                self._instances[url] = Instance(url)
+            instance = self._instances.get(url)
+            if instance is None:
+                instance = self._instances[url] = Instance(url)
                 self.wake.set()
+            if project not in instance.projects:
+                instance.projects.add(project)
+                metrics.instance_state((project,), url, instance.status.value)
 
     @property
     def instances(self) -> list[Instance]:
@@ -148,6 +157,7 @@ class Health:
             self._back_in(instance, "it answers its probe")
         elif instance.status is Status.NEW:
             instance.status = Status.UP
+            _show(instance)
 
     def probe_failed(self, url: str, reason: str) -> None:
         """A probe of `url` failed (no answer, or an error status)."""
@@ -171,6 +181,7 @@ class Health:
         instance.status, instance.retry_at = Status.EJECTED, now + instance.backoff
         instance.reason = reason
         self._decided(instance, now)
+        _show(instance, None if again else "ejected")
         if again:
             logger.info(
                 "instance %s stays out of rotation: %s; next try in %g s",
@@ -197,6 +208,7 @@ class Health:
         instance.status, instance.retry_at = Status.REFUSED, now + self.max_backoff
         instance.reason = reason
         self._decided(instance, now)
+        _show(instance, None if was is Status.REFUSED else "refused")
         if was is not Status.REFUSED:
             logger.error("instance %s refused: %s", url, reason)
 
@@ -216,12 +228,14 @@ class Health:
         instance.retry_at, instance.backoff = verdict.retry_at, verdict.backoff
         instance.reason = verdict.reason
         instance.call_failures = instance.probe_failures = 0
+        _show(instance)  # another process's verdict: counted there
 
     def _back_in(self, instance: Instance, why: str) -> None:
         instance.status, instance.backoff, instance.retry_at = Status.UP, 0.0, 0.0
         instance.call_failures = instance.probe_failures = 0
         instance.reason = ""
         self._decided(instance, self._clock())
+        _show(instance, "readmitted")
         logger.warning("instance %s back in rotation: %s", instance.url, why)
 
     def _decided(self, instance: Instance, now: float) -> None:
@@ -229,3 +243,10 @@ class Health:
         instance.verdict_at = max(now, instance.verdict_at + 1e-6)
         self.changed.add(instance.url)
         self.wake.set()
+
+
+def _show(instance: Instance, transition: str | None = None) -> None:
+    """Put `instance`'s status in the metrics, and count `transition` (a verdict reached here)."""
+    metrics.instance_state(instance.projects, instance.url, instance.status.value)
+    if transition is not None:
+        metrics.instance_transition(instance.projects, instance.url, transition)

@@ -13,7 +13,7 @@ whichever process (`plugit mail worker` included) sends the mail.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -32,6 +32,9 @@ from .conf import metrics_dir
 __all__ = [
     "CONTENT_TYPE",
     "breaker_changed",
+    "breaker_dropped",
+    "instance_state",
+    "instance_transition",
     "kind_of",
     "mail_failed",
     "page_cache",
@@ -94,8 +97,26 @@ BREAKERS_OPEN = Gauge(
 )
 BREAKER_CHANGES = Counter(
     "plugit_breaker_transitions",
-    "Route circuit breakers changing state, by the state entered.",
+    "Route circuit breakers changing state, by the state entered (open, half-open, closed).",
     ["project", "instance", "state"],
+    registry=_OWN,
+)
+INSTANCE_STATES = ("new", "up", "ejected", "refused")  # health.Status values
+# Each process writes its whole view of an instance (1 for its state, 0 for the three others)
+# whenever that view changes, verdicts adopted from other processes included; with several
+# workers the newest write wins (`livemostrecent`), as the newest verdict does among the
+# processes (healthshare.py). A sum or a maximum would mix views of different ages.
+INSTANCE_STATE = Gauge(
+    "plugit_instance_state",
+    "Each service instance's health: 1 for its state (new, up, ejected, refused), 0 otherwise.",
+    ["project", "instance", "state"],
+    registry=_OWN,
+    multiprocess_mode="livemostrecent",
+)
+INSTANCE_TRANSITIONS = Counter(
+    "plugit_instance_transitions",
+    "Health verdicts this process reached: ejected, readmitted, refused (protocol version).",
+    ["project", "instance", "transition"],
     registry=_OWN,
 )
 SOCKETS_OPEN = Gauge(
@@ -159,6 +180,25 @@ def breaker_changed(project: str, instance: str, before: str, after: str) -> Non
         BREAKERS_OPEN.labels(project, instance).inc()
     elif after == "closed":
         BREAKERS_OPEN.labels(project, instance).dec()
+
+
+def breaker_dropped(project: str, instance: str, state: str) -> None:
+    """A route breaker in `state` was forgotten (the oldest, to bound memory): not open now."""
+    if state != "closed":
+        BREAKERS_OPEN.labels(project, instance).dec()
+
+
+def instance_state(projects: Iterable[str], instance: str, state: str) -> None:
+    """Show `instance`'s health, as this process sees it now (a health.Status value)."""
+    for project in projects:
+        for each in INSTANCE_STATES:
+            INSTANCE_STATE.labels(project, instance, each).set(1 if each == state else 0)
+
+
+def instance_transition(projects: Iterable[str], instance: str, transition: str) -> None:
+    """Count a verdict on `instance` this process reached: ejected, readmitted or refused."""
+    for project in projects:
+        INSTANCE_TRANSITIONS.labels(project, instance, transition).inc()
 
 
 def socket_opened(project: str) -> None:

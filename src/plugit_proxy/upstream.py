@@ -330,17 +330,17 @@ class Upstream:
         urls = project.service_urls
         group = self._groups.get(urls[0])
         if group is None or group.urls is not urls:
-            group = self._know(urls)
+            group = self._know(urls, project.key)
         if len(urls) == 1:
             return urls[0]
         return self._least_outstanding(group, "") or urls[next(group.turn) % len(urls)]
 
-    def _know(self, urls: tuple[str, ...]) -> _Group:
+    def _know(self, urls: tuple[str, ...], project: str) -> _Group:
         """Remember a project's instances (for retries), and follow their health."""
         group = _Group(urls)
         for url in urls:
             self._groups[url] = group
-        self.health.know(urls)
+        self.health.know(urls, project)
         return group
 
     def _least_outstanding(self, group: _Group, besides: str) -> str | None:
