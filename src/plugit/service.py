@@ -45,6 +45,7 @@ from plugit.protocol import (
     PATH_VERSION,
 )
 from plugit.registry import ActionRegistry
+from plugit.requestid import done_serving, serving_request
 from plugit.routing import compile_route
 from plugit.settings import Settings, config_file
 from plugit.sockets import SocketSpec, socket_meta, socket_request, wants_request
@@ -278,7 +279,11 @@ class Service:
         websocket.state.request = request
         if socket.wants_request and "request" not in kwargs:
             kwargs["request"] = request
-        await socket.handler(websocket, **kwargs)
+        serving = serving_request(request.request_id)  # the socket's log lines carry its id
+        try:
+            await socket.handler(websocket, **kwargs)
+        finally:
+            done_serving(serving)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:

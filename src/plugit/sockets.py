@@ -3,7 +3,9 @@
 A handler takes the same access decorators as an action; the proxy reads them from
 `meta<route>` before it opens the socket, and adds to the upgrade request what it adds to an
 action's GET: the `ebuio_u_*` fields the meta asks for, `ebuio_orgapk`, the `X-Plugit-*`
-headers. The handler gets that as the `plugit.Request` an action would get.
+headers. The handler gets that as the `plugit.Request` an action would get, with the id of
+the browser's upgrade request (`request.request_id`, also `current_request_id()` and the
+`RequestIdFilter`'s `request_id` while the handler runs).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ proxy (`PLUGIT_TRUST_REQUEST_ID`) and it has a sane shape, else a new random one
 what is learnt along the way (the project, the service instance called, the route) live in a
 `RequestRecord` held by a context variable, so any code serving the request (the pipeline, the
 upstream client, a log line) reads it without it being passed around; tasks started while
-serving copy the context and see the same record.
+serving copy the context and see the same record. A WebSocket's upgrade request gets one
+just the same (pipeline/websocket.py), for the socket's whole life.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from plugit.protocol import HEADER_REQUEST_ID
 
@@ -26,6 +28,7 @@ __all__ = [
     "RequestRecord",
     "current_id",
     "new_id",
+    "record_for",
     "request_id_for",
     "with_request_id",
 ]
@@ -34,6 +37,7 @@ MAX_ID_LENGTH = 128
 # What proxies and tracers write (UUIDs, hex, Heroku's and Envoy's ids): nothing a log line
 # or an HTML page would need to escape.
 _ID_SHAPE = re.compile(r"[A-Za-z0-9._:@+=-]+")
+_HEADER = HEADER_REQUEST_ID.lower().encode("latin-1")
 
 
 @dataclass(slots=True)
@@ -63,6 +67,20 @@ def request_id_for(incoming: str, *, trusted: bool) -> str:
     if trusted and 0 < len(incoming) <= MAX_ID_LENGTH and _ID_SHAPE.fullmatch(incoming):
         return incoming
     return new_id()
+
+
+def record_for(scope: Mapping[str, Any], *, trusted: bool) -> RequestRecord:
+    """The record of an ASGI request (`http` or `websocket`), with its id (see `request_id_for`)."""
+    incoming = ""
+    for name, value in scope.get("headers") or ():
+        if name == _HEADER:
+            incoming = value.decode("latin-1")
+            break
+    return RequestRecord(
+        request_id_for(incoming, trusted=trusted),
+        method=scope.get("method", "GET"),
+        path=scope.get("path", ""),
+    )
 
 
 def with_request_id(headers: Mapping[str, str]) -> Mapping[str, str]:

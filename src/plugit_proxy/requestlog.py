@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics
 from .platform.accesslog import redact
-from .requestcontext import CURRENT, RequestRecord, request_id_for
+from .requestcontext import CURRENT, RequestRecord, record_for
 
 __all__ = ["ACCESS_LOGGER", "PROBE_PATHS", "RequestLog", "note_page"]
 
@@ -43,16 +43,7 @@ class RequestLog:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        incoming = ""
-        for name, value in scope.get("headers") or ():
-            if name == _HEADER:
-                incoming = value.decode("latin-1")
-                break
-        record = RequestRecord(
-            request_id_for(incoming, trusted=self.trust_ids),
-            method=scope.get("method", ""),
-            path=scope.get("path", ""),
-        )
+        record = record_for(scope, trusted=self.trust_ids)
         echoed = (_HEADER, record.id.encode("ascii"))
 
         async def send_with_id(message: Message) -> None:

@@ -55,6 +55,7 @@ class SocketTarget:
     url: str  # ws(s)://instance/<base>action<route>
     params: Pairs
     headers: dict[str, str]
+    instance: str = ""  # the instance's base URL (for the log and the metrics)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ async def admit(page: Page) -> SocketTarget:
     base = page.runtime.upstream.pick(page.project)
     url = service_url(base, PATH_ACTION, page.route)
     query = browser_params(page.request.query_params.multi_items())
-    return SocketTarget(url="ws" + url[4:], params=query + added, headers=headers)
+    return SocketTarget(url="ws" + url[4:], params=query + added, headers=headers, instance=base)
 
 
 def refusal_of(error: BaseException, connect_timeout: float) -> SocketRefused:
