@@ -1,10 +1,10 @@
 """What the administrators' status page and `plugit platform status` show, and from where.
 
 Projects, versions and instances come from the database (configured and self-registered
-instances), each instance's health from the verdicts the processes share through the cache
-(healthshare.py). Every number (calls, failures, latency, breakers, requests, the outbox)
-comes from the metrics' own exposition text, `metrics.render()` or a process's `/metrics`,
-parsed here: the page and the monitoring cannot disagree, and nothing is counted twice.
+instances). Everything else comes from the metrics' own exposition text, `metrics.render()`
+or a process's `/metrics`, parsed here: each instance's health (`plugit_instance_state`) and
+its ejections, readmissions and refusals, calls, failures, latency, breakers, requests, the
+outbox. The page and the monitoring cannot disagree, and nothing is counted twice.
 Counters run from the process's start (with several workers, from the oldest worker's).
 """
 
@@ -41,6 +41,25 @@ class InstanceNumbers:
     seconds: float = 0.0  # the calls' total time
     in_flight: int = 0
     breakers_open: int = 0
+    state: str = ""  # new, up, ejected, refused ("": the process does not follow it yet)
+    transitions: dict[str, int] = field(default_factory=dict)  # ejected, readmitted, refused
+
+    @property
+    def health(self) -> str:
+        """Its health as the process sees it: `unknown` before its first call or probe."""
+        return self.state or "unknown"
+
+    @property
+    def ejections(self) -> int:
+        return self.transitions.get("ejected", 0)
+
+    @property
+    def readmissions(self) -> int:
+        return self.transitions.get("readmitted", 0)
+
+    @property
+    def refusals(self) -> int:
+        return self.transitions.get("refused", 0)
 
     @property
     def error_rate(self) -> float | None:
@@ -122,6 +141,11 @@ def _take(snapshot: MetricsSnapshot, name: str, labels: dict[str, str], value: f
             numbers.in_flight += int(value)
         elif name == "plugit_breakers_open":
             numbers.breakers_open += int(value)
+        elif name == "plugit_instance_state" and value == 1:
+            numbers.state = labels["state"]
+        elif name == "plugit_instance_transitions_total":
+            moved = labels["transition"]
+            numbers.transitions[moved] = numbers.transitions.get(moved, 0) + int(value)
     elif name == "plugit_http_requests_total":
         counts = snapshot.projects[project].by_class
         counts[labels["status_class"]] = counts.get(labels["status_class"], 0) + int(value)
@@ -142,13 +166,15 @@ def local_snapshot() -> MetricsSnapshot:
 
 @dataclass
 class InstanceRow:
-    """One instance of a version: where it comes from, its health, its numbers."""
+    """One instance of a version: where it comes from, its health and numbers (the metrics')."""
 
     url: str
     origin: str  # "configured" or "registered, approved, live (heartbeat 3 s ago)"...
-    health: str  # healthy, ejected... or "new" (no verdict shared yet)
-    reason: str
     numbers: InstanceNumbers
+
+    @property
+    def health(self) -> str:
+        return self.numbers.health
 
 
 @dataclass
@@ -164,8 +190,6 @@ class ProjectRow:
 
 def build_status(snapshot: MetricsSnapshot) -> list[ProjectRow]:
     """Every project with its versions and instances, and `snapshot`'s numbers (sync)."""
-    from django.core.cache import cache
-
     from ..registry.instances import is_live, registry_settings
     from . import models
 
@@ -175,13 +199,15 @@ def build_status(snapshot: MetricsSnapshot) -> list[ProjectRow]:
     for project in projects.order_by("slug"):
         found: dict[str, list[InstanceRow]] = {}
         for service in project.services.all():
-            row = _instance(cache, snapshot, project.slug, service.url, "configured")
+            row = InstanceRow(
+                service.url, "configured", snapshot.instance(project.slug, service.url)
+            )
             found.setdefault(service.version, []).append(row)
         for instance in project.registered_instances.all():
             approved = "approved" if instance.approved else "pending approval"
             live = "live" if is_live(instance, ttl) else "expired"
             origin = f"registered, {approved}, {live}"
-            row = _instance(cache, snapshot, project.slug, instance.url, origin)
+            row = InstanceRow(instance.url, origin, snapshot.instance(project.slug, instance.url))
             found.setdefault(instance.version, []).append(row)
         shadows = set(project.shadow_versions or ())
         order = sorted(found, key=lambda name: (name != PRODUCTION, name))
@@ -189,26 +215,6 @@ def build_status(snapshot: MetricsSnapshot) -> list[ProjectRow]:
         numbers, outbox = snapshot.project(project.slug), snapshot.outbox_of(project.slug)
         rows.append(ProjectRow(project.slug, project.name, versions, numbers, outbox))
     return rows
-
-
-def _instance(
-    cache: Any, snapshot: MetricsSnapshot, project: str, url: str, origin: str
-) -> InstanceRow:
-    health, reason = shared_health(cache, url)
-    return InstanceRow(url, origin, health, reason, snapshot.instance(project, url))
-
-
-def shared_health(cache: Any, url: str) -> tuple[str, str]:
-    """The verdict the processes share for `url`: its status and reason (`new`: none yet)."""
-    from ..healthshare import health_key
-
-    try:
-        found = cache.get(health_key(url))
-    except Exception as error:  # the cache may be down: say so, show the rest
-        return "unknown", f"the cache could not be read: {error}"
-    if not isinstance(found, list | tuple) or len(found) != 5:
-        return "new", "no verdict shared yet"
-    return str(found[0]), str(found[4])
 
 
 def percent(rate: float | None) -> str:
@@ -233,8 +239,9 @@ def status_lines(rows: list[ProjectRow]) -> Iterator[str]:
             for row in instances:
                 calls = row.numbers
                 yield (
-                    f"    {row.url}  {row.origin}  health: {row.health}"
-                    f"{f' ({row.reason})' if row.reason else ''}  breakers open: "
+                    f"    {row.url}  {row.origin}  health: {row.health} (ejected "
+                    f"{calls.ejections}, readmitted {calls.readmissions}, refused "
+                    f"{calls.refusals})  breakers open: "
                     f"{calls.breakers_open}  calls: {calls.calls}, failed "
                     f"{percent(calls.error_rate)}, mean {milliseconds(calls.mean_ms)}, "
                     f"in flight {calls.in_flight}"

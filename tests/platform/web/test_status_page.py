@@ -14,6 +14,7 @@ import pytest
 from plugit_platform_launch import Platform, apply, free_port, platform_toml, serving, stores_env
 from prometheus_client.parser import text_string_to_metric_families
 
+STATUS_COMMAND = (sys.executable, "-m", "plugit", "platform", "status")
 DEAD_PROJECT = """
 [[projects]]
 slug = "delta"
@@ -160,3 +161,42 @@ def test_plugit_platform_status_says_when_the_metrics_cannot_be_read(platform: P
     assert done.returncode == 1
     assert done.stderr.startswith(f"plugit: error: cannot read {dead}: ")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_ejected_instance_shows_on_the_page_and_in_plugit_platform_status(
+    platform: Platform,
+) -> None:
+    dave = platform.login("dave")
+    delta = ""
+    for _ in range(10):  # refused connections in a row take the instance out (no prober here)
+        assert dave.get("/p/delta/").status_code >= 500
+        states = read_metrics(platform)["plugit_instance_state"]
+        ejected = [
+            labels for labels, value in states if value == 1 and labels["project"] == "delta"
+        ]
+        if ejected and ejected[0]["state"] == "ejected":
+            delta = ejected[0]["instance"].rstrip("/")
+            break
+    assert delta, "the dead instance was never ejected"
+    metrics = read_metrics(platform)
+    ejections = total(metrics["plugit_instance_transitions_total"], project="delta")
+    assert ejections == 1  # later failed tries keep it out: no new ejection
+    assert total(metrics["plugit_instance_state"], project="delta", state="up") == 0
+
+    parser = StatusPage()
+    parser.feed(platform.login("root").get("/status/").text)
+    shown = parser.values[("delta", delta)]
+    assert shown["health"] == "ejected"
+    assert (shown["ejections"], shown["readmissions"], shown["refusals"]) == ("1", "0", "0")
+
+    done = subprocess.run(
+        [*STATUS_COMMAND, "--metrics-url", platform.url + "/metrics"],
+        env=platform.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.strip().startswith(delta))
+    assert "  configured  health: ejected (ejected 1, readmitted 0, refused 0)" in line, line
