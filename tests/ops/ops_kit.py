@@ -28,6 +28,7 @@ BASE = '{% extends "plugIt/base.html" %}'
 PAGE = BASE + "{% block content %}<p id='text'>{{ text }}</p>{% endblock %}"
 KEY = "ops-key-" + "k" * 32
 SERVICE_LOGGER = "ops.service"
+UNSTUCK = threading.Event()  # set: `/stuck` answers at once
 
 
 class Collected(logging.Handler):
@@ -46,7 +47,8 @@ class Collected(logging.Handler):
 
 
 def build_service(root: Path) -> Service:
-    """`/` (cached 60 s), `/who` (its request id, logged), `/boom` (raises)."""
+    """`/` (cached 60 s), `/who` (its request id, logged), `/stuck` (hangs until `UNSTUCK`),
+    `/boom` (raises)."""
     (root / "templates").mkdir(parents=True, exist_ok=True)
     (root / "templates" / "page.html").write_text(PAGE)
     svc = Service(root=str(root), settings=Settings(meta_cache=300))
@@ -63,6 +65,12 @@ def build_service(root: Path) -> Service:
     def who(request: Any) -> dict[str, Any]:
         log.info("who was asked")
         return {"text": f"id={request.request_id}"}
+
+    @svc.action("/stuck", template="page.html")
+    @public()
+    def stuck(request: Any) -> dict[str, Any]:
+        UNSTUCK.wait(60)  # until the test lets it answer
+        return {"text": "unstuck"}
 
     @svc.action("/boom", template="page.html")
     @public()

@@ -96,6 +96,61 @@ def test_every_worker_adds_to_the_same_numbers(platform: Platform) -> None:
     assert totals == {expected + 12}
 
 
+def test_with_two_workers_each_instance_shows_one_health_state(
+    platform: Platform, service_url: str
+) -> None:
+    def dead_is_out() -> bool:  # refused calls in a row take it out (in either worker)
+        assert httpx.get(platform.url + "/p/dead/", timeout=15).status_code >= 500
+        dead = _instances(metrics(platform), "dead")
+        return bool(dead) and health_states(platform, "dead", dead[0])["ejected"] == 1
+
+    wait_for(dead_is_out, "the dead instance's ejection")
+    assert httpx.get(platform.url + "/p/alpha/who", timeout=15).status_code == 200  # known
+    wait_for(lambda: health_states(platform, "alpha", service_url)["up"] == 1, "a probe")
+    for _ in range(6):  # whichever worker answers: one state, the newest verdict's
+        with httpx.Client(base_url=platform.url, timeout=15, headers=AUTH) as client:
+            samples = scrape_with(client)
+        (dead,) = _instances(samples, "dead")
+        assert _states(samples, "dead", dead) == {"new": 0, "up": 0, "ejected": 1, "refused": 0}
+        alive = _states(samples, "alpha", service_url)
+        assert alive == {"new": 0, "up": 1, "ejected": 0, "refused": 0}
+        name, moved = "plugit_instance_transitions_total", "ejected"
+        ejections = sample(samples, name, project="dead", instance=dead, transition=moved)
+        assert 1 <= ejections <= 2  # each worker counts the verdicts it reached itself
+
+
+STATES = ("new", "up", "ejected", "refused")
+
+
+def health_states(platform: Platform, project: str, instance: str) -> dict[str, float]:
+    return _states(metrics(platform), project, instance)
+
+
+def _states(samples: dict[str, float], project: str, instance: str) -> dict[str, float]:
+    name = "plugit_instance_state"
+    return {s: sample(samples, name, project=project, instance=instance, state=s) for s in STATES}
+
+
+def _instances(samples: dict[str, float], project: str) -> list[str]:
+    """The instances of `project` the health gauge names."""
+    found = {
+        _labels(key)["instance"]
+        for key in samples
+        if key.startswith("plugit_instance_state{") and f'project="{project}"' in key
+    }
+    return sorted(found)
+
+
+def scrape_with(client: httpx.Client) -> dict[str, float]:
+    """`/metrics` over this client's own connection (so either worker may answer)."""
+    samples = {}
+    for line in client.get("/metrics").text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
 def test_metrics_need_the_token_or_an_allowed_address(platform: Platform) -> None:
     refused = httpx.get(platform.url + "/metrics")  # 127.0.0.1 is not in the allowed networks
     assert refused.status_code == 403
