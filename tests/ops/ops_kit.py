@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from plugit_platform_launch import free_port, require
+from starlette.websockets import WebSocket
 
 from plugit import Service
 from plugit.requestid import RequestIdFilter
@@ -48,7 +49,7 @@ class Collected(logging.Handler):
 
 def build_service(root: Path) -> Service:
     """`/` (cached 60 s), `/who` (its request id, logged), `/stuck` (hangs until `UNSTUCK`),
-    `/boom` (raises)."""
+    `/boom` (raises), and a WebSocket `/socket` (sends its request id, logged)."""
     (root / "templates").mkdir(parents=True, exist_ok=True)
     (root / "templates" / "page.html").write_text(PAGE)
     svc = Service(root=str(root), settings=Settings(meta_cache=300))
@@ -71,6 +72,13 @@ def build_service(root: Path) -> Service:
     def stuck(request: Any) -> dict[str, Any]:
         UNSTUCK.wait(60)  # until the test lets it answer
         return {"text": "unstuck"}
+
+    @svc.websocket("/socket")
+    async def socket(websocket: WebSocket, request: Any) -> None:
+        log.info("socket opened")
+        await websocket.accept()
+        await websocket.send_text(request.request_id)
+        await websocket.receive()
 
     @svc.action("/boom", template="page.html")
     @public()

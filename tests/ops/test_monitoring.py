@@ -13,6 +13,7 @@ import uuid
 
 import httpx
 from plugit_platform_launch import Platform
+from websockets.asyncio.client import connect
 
 from plugit.api import PlugItAPI
 
@@ -199,6 +200,33 @@ def test_a_trusted_request_id_reaches_the_service_and_comes_back(
     assert line["status"] == 200
     assert isinstance(line["duration_ms"], float | int)
     assert {"time", "level", "message"} <= set(line)
+
+
+async def test_a_sockets_trusted_request_id_reaches_the_service_and_the_log(
+    platform: Platform, service_log: Collected
+) -> None:
+    request_id = f"socket-{uuid.uuid4().hex[:12]}"
+    url = platform.url.replace("http://", "ws://") + "/p/alpha/socket"
+    headers = {"X-Request-ID": request_id}
+    async with connect(url, origin=platform.url, additional_headers=headers) as socket:  # type: ignore[arg-type]
+        assert socket.response is not None
+        assert socket.response.headers["X-Request-ID"] == request_id  # echoed on the handshake
+        assert await socket.recv() == request_id  # the handler's request.request_id
+    assert request_id in service_log.ids_of("socket opened")  # the service's log line
+
+    def socket_lines() -> list[str]:
+        return [
+            str(line["message"])
+            for line in json_lines(platform)
+            if line.get("request_id") == request_id
+            and str(line["message"]).startswith("WebSocket on ")
+            and line.get("project") == "alpha"
+        ]
+
+    wait_for(lambda: len(socket_lines()) == 2, "the socket's opened and closed lines")
+    opened, closed = socket_lines()
+    assert opened.startswith("WebSocket on /p/alpha/socket opened to http://127.0.0.1:")
+    assert closed == "WebSocket on /p/alpha/socket closed: the browser closed it (1000)"
 
 
 def test_a_malformed_request_id_is_replaced(platform: Platform) -> None:

@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from plugit import Request, Service, Settings
 from plugit.actions import only_member_user, user_info
+from plugit.requestid import current_request_id
 
 from .services import write_files
 
@@ -75,6 +76,13 @@ def socket_service(root: str, record: Record) -> Service:
         await websocket.send_text(json.dumps(identity_of(websocket.state.request)))
         await websocket.receive()
 
+    @service.websocket("/whoami")
+    async def whoami(websocket: WebSocket, request: Request) -> None:  # its request id
+        await websocket.accept()
+        ids = {"request": request.request_id, "current": current_request_id()}
+        await websocket.send_text(json.dumps(ids))
+        await websocket.receive()
+
     @service.websocket("/close/<int:code>")
     async def close_with(websocket: WebSocket, code: int) -> None:
         await websocket.accept()
@@ -111,10 +119,16 @@ async def session_cookie(client: httpx.AsyncClient, mode: str = "ano") -> str:
 
 @asynccontextmanager
 async def browser_socket(
-    proxy_url: str, path: str, *, cookie: str = "", origin: str | None = None, **options: Any
+    proxy_url: str,
+    path: str,
+    *,
+    cookie: str = "",
+    origin: str | None = None,
+    headers: dict[str, str] | None = None,
+    **options: Any,
 ) -> AsyncIterator[ClientConnection]:
     """A browser's socket to the proxy: its Origin (the proxy's own by default), its cookies."""
-    headers = {"Cookie": cookie} if cookie else {}
+    headers = {**(headers or {}), **({"Cookie": cookie} if cookie else {})}
     async with connect(
         ws_url(proxy_url, path),
         origin=origin or proxy_url,  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -11,6 +12,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from plugit.testing import LiveServer
 from plugit_proxy.config import UpstreamConfig
+from plugit_proxy.requestcontext import RequestContextFilter
 
 from .conftest import ProxyFactory, ProxyHandle
 from .socket_kit import (
@@ -149,3 +151,43 @@ async def test_an_idle_socket_is_closed(proxy_factory: ProxyFactory, service: Li
     assert "idle" in (reason or "")
     with pytest.raises(ConnectionClosed):
         await socket.send("too late")
+
+
+async def test_a_socket_has_a_request_id_from_the_handshake_to_the_service_and_the_log(
+    proxy: ProxyHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.handler.addFilter(RequestContextFilter())  # what the proxy's log handlers carry
+    path = "/plugIt/whoami"
+    forged = {"X-Request-ID": "chosen-by-the-browser"}  # not trusted here: replaced
+    with caplog.at_level(logging.INFO, logger="plugit_proxy.pipeline"):
+        async with browser_socket(proxy_url(proxy), path, headers=forged) as socket:
+            assert socket.response is not None
+            answered = socket.response.headers["X-Request-ID"]
+            seen = json.loads(await socket.recv())
+        assert await eventually(lambda: len(lines_of(caplog, path)) == 2)
+    assert answered != forged["X-Request-ID"]
+    assert len(answered) == 32  # a new id
+    assert seen == {"request": answered, "current": answered}  # request_id, and log lines'
+    opened, closed = lines_of(caplog, path)
+    assert opened.getMessage().startswith(f"WebSocket on {path} opened to http://")
+    assert closed.getMessage() == f"WebSocket on {path} closed: the browser closed it (1000)"
+    assert opened.request_id == closed.request_id == answered  # type: ignore[attr-defined]
+
+
+async def test_a_refused_socket_logs_its_request_id(
+    proxy: ProxyHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.handler.addFilter(RequestContextFilter())
+    with caplog.at_level(logging.INFO, logger="plugit_proxy.pipeline"):
+        async with browser_socket(proxy_url(proxy), "/plugIt/members") as socket:
+            assert socket.response is not None
+            answered = socket.response.headers["X-Request-ID"]
+            assert (await closed_with(socket))[0] == 4403
+    (refused,) = lines_of(caplog, "/plugIt/members")
+    assert "closed at once: 4403" in refused.getMessage()
+    assert refused.request_id == answered  # type: ignore[attr-defined]
+
+
+def lines_of(caplog: pytest.LogCaptureFixture, path: str) -> list[logging.LogRecord]:
+    """The proxy's log lines about the socket at `path`."""
+    return [r for r in caplog.records if r.getMessage().startswith(f"WebSocket on {path} ")]
