@@ -2,7 +2,8 @@
 
 Labels are bounded: the project's key, the service instance (its base URL), the kind of
 upstream call (meta, template, action, media, ping, version, other) and the status class
-(2xx...). Routes are never labels: any visitor can invent them.
+(2xx...), an instance's health state and the verdicts on it (health.py's few values).
+Routes are never labels: any visitor can invent them.
 
 With several worker processes the parent sets `PROMETHEUS_MULTIPROC_DIR` (serving.py) before
 they start: each writes its numbers to files there, and `/metrics` (any worker) adds them up
