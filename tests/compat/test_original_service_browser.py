@@ -147,14 +147,18 @@ def check_service_page(tab: Tab, path: str) -> None:
     assert side["x"] + side["width"] <= main["x"]  # beside the page, not in it
 
 
-def check_refused(tab: Tab, path: str, heading: str, rule: str = "") -> None:
-    """`path` is the proxy's own error page, in the legacy layout, without the service's menu."""
+def check_refused(tab: Tab, path: str, heading: str, rule: str = "", *, menu: bool = False) -> None:
+    """`path` is the proxy's own error page, in the legacy layout.
+
+    A page its access rules refuse shows no menu of the service; a page whose action answered
+    the error (its access granted) keeps the page's side menu, in the side column.
+    """
     tab.open(path, int(heading[:3]))
     alert = tab.page.get_by_role("alert")
     expect(alert).to_contain_text(heading)
     if rule:
         expect(alert).to_contain_text(f"(rule: {rule})")
-    expect(tab.page.locator("#notes-menu")).to_have_count(0)
+    expect(tab.page.locator("nav.plugit-menu #notes-menu")).to_have_count(1 if menu else 0)
     expect(tab.page.locator("#pretitle")).to_have_count(0)
     expect(tab.page.locator("body.plugit-legacy")).to_have_count(1)
     check_jquery(tab)
@@ -219,9 +223,9 @@ def test_signed_in_user_reads_notes_and_sets_a_theme(open_tab: Callable[[str], T
     expect(tab.page.locator(".note-text")).to_have_text("The first note.")
     check_service_page(tab, "note/1")
     tab.snap("03-logged-note")
-    # flask.abort(403) and flask.abort(404) in the action: the proxy's own pages.
-    check_refused(tab, "note/2", DENIED)
-    check_refused(tab, "note/99", NOT_FOUND)
+    # flask.abort(403) and flask.abort(404) in the action: the proxy's own pages, with the menu.
+    check_refused(tab, "note/2", DENIED, menu=True)
+    check_refused(tab, "note/99", NOT_FOUND, menu=True)
     tab.snap("04-logged-abort-404")
     check_refused(tab, "add", DENIED, "only_member_user")
     check_refused(tab, "admin", DENIED, "only_admin_user")
@@ -281,7 +285,7 @@ def test_admin_sees_every_page(open_tab: Callable[[str], Tab]) -> None:
     expect(tab.page.locator("#pretitle")).to_have_text("Writing as admin")
     tab.open("note/1")
     check_service_page(tab, "note/1")
-    check_refused(tab, "note/99", NOT_FOUND)
+    check_refused(tab, "note/99", NOT_FOUND, menu=True)
     assert tab.errors == []
 
 
