@@ -45,11 +45,12 @@ import proxy_bench
 
 # (module, attribute): the steps of one page, as the pipeline calls them.
 STEPS = (
-    ("plugit_proxy.pipeline.handler.PageHandler", "_open"),
+    ("plugit_proxy.pipeline.handler.PageHandler", "open_page"),
+    ("plugit_proxy.pipeline.handler", "route_version"),
     ("plugit_proxy.pipeline.page", "get_meta"),
     ("plugit_proxy.pipeline.page", "check_access"),
     ("plugit_proxy.pipeline.page", "user_params"),
-    ("plugit_proxy.pipeline.page", "cache_key"),
+    ("plugit_proxy.pipeline.page", "page_cache_key"),
     ("plugit_proxy.pipeline.page", "cached_page"),
     ("plugit_proxy.pipeline.page", "call_action"),
     ("plugit_proxy.pipeline.page", "answer_json"),
