@@ -23,6 +23,7 @@ from plugit.protocol import PATH_PING, PATH_VERSION, PROTOCOL_VERSION
 
 from .health import Health, Instance, Status
 from .healthshare import HealthShare
+from .tasks import cancel_and_wait
 from .upstream import UpstreamUnavailable as ProbeFailed  # a probe got no usable answer
 
 __all__ = ["Prober"]
@@ -60,11 +61,8 @@ class Prober:
 
     async def stop(self) -> None:
         """Stop the task, and share what it had not shared yet."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self.share is not None:
             await self.share.publish(self.health)
 

@@ -23,6 +23,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from ..tasks import cancel_and_wait
 from . import tokens
 from .conf import MailSettings, mail_settings
 from .delivery import Outcome, Resolver, Result, deliver, find_route
@@ -196,11 +197,8 @@ class ReplyReceiver:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self._executor.submit(connections.close_all)
         await asyncio.to_thread(self._executor.shutdown, wait=True)
 

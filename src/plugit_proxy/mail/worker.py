@@ -10,13 +10,13 @@ two minutes of SMTP coming back, and within seconds of a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import DatabaseError, close_old_connections, connections
 
+from ..tasks import cancel_and_wait
 from .models import OutboxMessage
 from .outbox import SendReport, send_due
 from .purge import Purger
@@ -93,9 +93,7 @@ class BackgroundSender:
         self._task = self._executor = None
         if task is None or executor is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         executor.submit(connections.close_all)
         await asyncio.to_thread(executor.shutdown, wait=True)
 

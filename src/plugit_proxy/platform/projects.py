@@ -9,7 +9,6 @@ edit in the admin (or a `plugit platform apply`) shows without a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from ..config import (
     check_routing,
 )
 from ..registry.instances import live_approved, registry_signature
+from ..tasks import cancel_and_wait
 from ..versionrouting import parse_rule, versions_from_pairs
 from . import models
 from .origins import is_label
@@ -222,11 +222,8 @@ class PlatformProjects:
             self._task = asyncio.create_task(self._watch(), name="plugit-projects")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _watch(self) -> None:
         while True:

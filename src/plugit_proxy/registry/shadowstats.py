@@ -8,12 +8,13 @@ each other's counts, so the totals the admin shows are exact.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+
+from ..tasks import cancel_and_wait
 
 __all__ = ["COUNTS", "RouteKey", "ShadowTally", "write_counts"]
 
@@ -82,11 +83,8 @@ class ShadowTally:
 
     async def stop(self) -> None:
         """Stop the writer and write the last counts."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self.flush()
 
     async def _run(self) -> None:
