@@ -7,8 +7,6 @@ reads Django settings.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from plugit.exceptions import ConfigurationError
@@ -78,9 +76,6 @@ class Project:
     versions: tuple[ServiceVersion, ...] = ()
     rules: tuple[RouteRule, ...] = ()
     version: str = PRODUCTION
-    _turn: Iterator[int] = field(
-        default_factory=itertools.count, init=False, repr=False, compare=False
-    )
     _derived: dict[str, Project] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -115,23 +110,6 @@ class Project:
             check_routing(self.versions, self.rules)
         except ConfigurationError as error:
             raise ConfigurationError(f"Project {self.key!r}: {error}") from None
-
-    @property
-    def service_url(self) -> str:
-        """Pick the service instance for the next call (round robin)."""
-        return self.pick_service_url()
-
-    def pick_service_url(self, usable: Callable[[str], bool] | None = None) -> str:
-        """Pick the next instance in turn, skipping those not `usable` while another is."""
-        urls = self.service_urls
-        if len(urls) == 1:
-            return urls[0]
-        turn = next(self._turn)
-        for offset in range(len(urls) if usable is not None else 1):
-            url = urls[(turn + offset) % len(urls)]
-            if usable is None or usable(url):
-                return url
-        return urls[turn % len(urls)]
 
     @property
     def cache_namespace(self) -> str:

@@ -144,16 +144,6 @@ def test_breakers_are_per_route_and_can_be_disabled() -> None:
     assert Breakers(failures=0, cooldown=10).route("http://a/", "x", create=True) is None
 
 
-def test_round_robin_skips_instances_with_an_open_circuit() -> None:
-    project = Project(
-        key="p", name="P", mount="/p/", service_urls=("http://a", "http://b", "http://c")
-    )
-    picks = {project.pick_service_url(lambda url: url != "http://b/") for _ in range(9)}
-    assert picks == {"http://a/", "http://c/"}
-    everyone_down = {project.pick_service_url(lambda url: False) for _ in range(6)}
-    assert everyone_down == {"http://a/", "http://b/", "http://c/"}
-
-
 def test_settings_configure_the_breaker() -> None:
     def upstream(**environ: str) -> UpstreamConfig:
         return load_configuration(environ=environ).upstream
